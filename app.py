@@ -1,0 +1,40 @@
+"""Neural Gallery: entry point, navigation and the gallery home. Loads no model."""
+from __future__ import annotations
+
+import streamlit as st
+
+from demos import DEMOS
+
+CARDS_PER_ROW = 3
+
+
+def home() -> None:
+    st.title("🖼️ Neural Gallery")
+    st.markdown(
+        "Live machine-learning demos from the course, each with its insides on show. "
+        "Open a demo, give it your own photo, recording or text, and see the answer "
+        "and *how* the model got there."
+    )
+    st.caption("Every model works offline; each demo says whether it ran on a GPU or the CPU.")
+    for start in range(0, len(DEMOS), CARDS_PER_ROW):
+        columns = st.columns(CARDS_PER_ROW)
+        for column, demo in zip(columns, DEMOS[start:start + CARDS_PER_ROW]):
+            with column, st.container(border=True):
+                card = demo.CARD
+                if card.thumbnail.exists():
+                    st.image(str(card.thumbnail), width="stretch")
+                st.subheader(f"{card.icon} {card.title}")
+                st.write(card.pitch)
+                st.caption(" · ".join(card.tags) + "  \nInput: " + ", ".join(card.inputs))
+                st.page_link(card.page, label="Open demo", icon=":material/arrow_forward:")
+
+
+def main() -> None:
+    st.set_page_config(page_title="Neural Gallery", page_icon="🖼️", layout="wide")
+    gallery = st.Page(home, title="Gallery", icon="🏠", default=True)
+    demo_pages = [st.Page(d.CARD.page, title=d.CARD.title, icon=d.CARD.icon, url_path=d.CARD.slug)
+                  for d in DEMOS]
+    st.navigation({"Neural Gallery": [gallery], "Demos": demo_pages}).run()
+
+
+main()

@@ -1,0 +1,96 @@
+"""What every demo module declares, in terms no front end owns.
+
+A demo module exposes:
+- ``CARD``: a ``DemoCard`` (the gallery home and the navigation are built from these);
+- ``load()``: its model(s), through ``core.models.MODELS``;
+- plain functions that take and return Python, numpy and PIL objects (the pages call them);
+- ``ENDPOINT``: one ``Endpoint`` that the Gradio app (and its HTTP API) serves as is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+InputKind = Literal["image", "camera", "text", "audio", "microphone", "video", "none"]
+
+
+@dataclass(frozen=True)
+class DemoCard:
+    slug: str  # url path, page file name (pages/<slug>.py) and API name
+    title: str
+    icon: str
+    pitch: str  # one line on the card
+    tags: tuple[str, ...]
+    inputs: tuple[InputKind, ...]
+
+    @property
+    def thumbnail(self) -> Path:
+        return ASSETS / "thumbnails" / f"{self.slug}.png"
+
+    @property
+    def page(self) -> str:
+        return f"pages/{self.slug}.py"
+
+
+# Front-end-neutral fields for an endpoint's inputs and outputs.
+@dataclass(frozen=True)
+class ImageField:
+    name: str
+    label: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class ChoiceField:
+    name: str
+    label: str
+    choices: tuple[str, ...]
+    default: str
+
+
+@dataclass(frozen=True)
+class NumberField:
+    name: str
+    label: str
+    minimum: float
+    maximum: float
+    default: float
+    step: float = 1
+
+
+@dataclass(frozen=True)
+class TextField:
+    name: str
+    label: str
+    default: str = ""
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class ImageOutput:
+    label: str
+
+
+@dataclass(frozen=True)
+class JsonOutput:
+    label: str
+
+
+@dataclass(frozen=True)
+class TextOutput:
+    label: str
+
+
+Field = ImageField | ChoiceField | NumberField | TextField
+Output = ImageOutput | JsonOutput | TextOutput
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """``fn(**{field.name: value})`` returns one value per output, in order."""
+
+    fn: Callable[..., tuple[Any, ...]]
+    inputs: tuple[Field, ...]
+    outputs: tuple[Output, ...]

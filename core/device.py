@@ -1,0 +1,58 @@
+"""The one place that decides where models run.
+
+Order of preference: CUDA, then Apple MPS, then CPU. ``NEURAL_GALLERY_DEVICE`` (cpu, cuda,
+mps) overrides the choice, e.g. to keep a GPU free or to reproduce a CPU result.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+DEVICE_ENV = "NEURAL_GALLERY_DEVICE"
+KNOWN_DEVICES = ("cuda", "mps", "cpu")
+
+
+def _torch_has(device: str) -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    if device == "cuda":
+        return torch.cuda.is_available()
+    if device == "mps":
+        return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    return device == "cpu"
+
+
+def _onnx_has_cuda() -> bool:
+    import onnxruntime as ort
+
+    return "CUDAExecutionProvider" in ort.get_available_providers()
+
+
+@functools.cache
+def choose_device() -> str:
+    """Return "cuda", "mps" or "cpu"; the environment override wins when it names a known device."""
+    override = os.environ.get(DEVICE_ENV, "").strip().lower()
+    if override:
+        if override not in KNOWN_DEVICES:
+            raise ValueError(f"{DEVICE_ENV}={override!r}: use one of {', '.join(KNOWN_DEVICES)}")
+        return override
+    if _torch_has("cuda") or _onnx_has_cuda():
+        return "cuda"
+    if _torch_has("mps"):
+        return "mps"
+    return "cpu"
+
+
+def onnx_providers(device: str | None = None) -> list[str]:
+    """onnxruntime execution providers for a device; CUDA only when the GPU build is installed."""
+    device = device or choose_device()
+    if device == "cuda" and _onnx_has_cuda():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def provider_device(providers: list[str]) -> str:
+    """The device name a list of active onnxruntime providers actually runs on."""
+    return "cuda" if providers and providers[0] == "CUDAExecutionProvider" else "cpu"

@@ -1,0 +1,33 @@
+"""Small matplotlib figures the demos use to show their insides (thread-safe: no pyplot)."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def vectors_figure(
+    vectors: Mapping[str, np.ndarray], title: str, xlabel: str, bars: bool = False,
+    tick_labels: Sequence[str] | None = None,
+) -> Figure:
+    """Several same-length vectors on one axis: bars for a few values, lines for many."""
+    figure = Figure(figsize=(8, 2.8), layout="constrained")
+    axes = figure.add_subplot()
+    names = list(vectors)
+    width = 0.8 / max(1, len(names))
+    for i, name in enumerate(names):
+        values = np.ravel(vectors[name])
+        x = np.arange(values.size)
+        if bars:
+            axes.bar(x + (i - (len(names) - 1) / 2) * width, values, width=width, label=name)
+        else:
+            axes.plot(x, values, marker=".", linewidth=1, label=name)
+    if tick_labels is not None:
+        axes.set_xticks(np.arange(len(tick_labels)), tick_labels, fontsize=7)
+    axes.set_title(title, fontsize=10)
+    axes.set_xlabel(xlabel, fontsize=9)
+    axes.axhline(0, color="grey", linewidth=0.5)
+    if len(names) > 1:
+        axes.legend(fontsize=8, ncols=len(names))
+    return figure

@@ -1,0 +1,16 @@
+"""The registry of demos: the gallery home, the navigation and the Gradio app are built from it.
+
+Adding a demo = one module here (with CARD, load, its functions, ENDPOINT) + one page.
+Importing a demo module loads no model.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from demos import style_transfer
+
+DEMOS: tuple[ModuleType, ...] = (style_transfer,)
+
+
+def by_slug(slug: str) -> ModuleType:
+    return next(demo for demo in DEMOS if demo.CARD.slug == slug)

@@ -1,0 +1,90 @@
+"""The same demos behind a Gradio front end: one tab and one API endpoint per registered demo.
+
+Run: ``.venv/bin/python gradio_app.py`` (port 7860). Each demo's ``ENDPOINT`` declares its
+inputs and outputs in front-end-neutral terms (core.contract); this file maps them to Gradio
+components, so no demo knows which front end calls it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from core import contract
+from core.media import example_photo, example_photo_names
+from core.validation import InputError
+from demos import DEMOS
+
+MAX_UPLOAD = "20mb"
+log = logging.getLogger("neural_gallery")
+
+
+def _component(field: contract.Field) -> gr.components.Component:
+    if isinstance(field, contract.ImageField):
+        return gr.Image(label=field.label, type="pil", image_mode="RGB", sources=["upload", "webcam", "clipboard"])
+    if isinstance(field, contract.ChoiceField):
+        return gr.Dropdown(list(field.choices), value=field.default, label=field.label)
+    if isinstance(field, contract.NumberField):
+        return gr.Slider(field.minimum, field.maximum, value=field.default, step=field.step, label=field.label)
+    return gr.Textbox(value=field.default, lines=field.lines, label=field.label)
+
+
+def _output(output: contract.Output) -> gr.components.Component:
+    if isinstance(output, contract.ImageOutput):
+        return gr.Image(label=output.label, type="pil", format="png")
+    if isinstance(output, contract.JsonOutput):
+        return gr.JSON(label=output.label)
+    return gr.Textbox(label=output.label, lines=6)
+
+
+def _call(endpoint: contract.Endpoint, *values: Any) -> tuple[Any, ...]:
+    """Run a demo; bad input becomes a Gradio error message, never a traceback."""
+    kwargs = {field.name: value for field, value in zip(endpoint.inputs, values)}
+    try:
+        return endpoint.fn(**kwargs)
+    except InputError as error:
+        raise gr.Error(str(error)) from None
+    except Exception:
+        log.exception("demo failed")
+        raise gr.Error("Something went wrong on our side while running the model. Please try again.") from None
+
+
+def _example_photo_files() -> list[str]:
+    """The bundled sample photos as files, so Gradio can offer them as clickable examples."""
+    folder = Path(tempfile.mkdtemp(prefix="gallery_examples_"))
+    paths = []
+    for name in example_photo_names():
+        path = folder / f"{name.split()[0].lower()}.png"
+        example_photo(name).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks(title="Neural Gallery") as blocks:
+        gr.Markdown("# 🖼️ Neural Gallery\nLive machine-learning demos, each with its insides on show.")
+        for demo in DEMOS:
+            card, endpoint = demo.CARD, demo.ENDPOINT
+            with gr.Tab(f"{card.icon} {card.title}"):
+                gr.Markdown(card.pitch)
+                with gr.Row():
+                    with gr.Column():
+                        inputs = [_component(field) for field in endpoint.inputs]
+                        run = gr.Button("Run", variant="primary")
+                    with gr.Column():
+                        outputs = [_output(output) for output in endpoint.outputs]
+                first = endpoint.inputs[0]
+                if isinstance(first, contract.ImageField):
+                    gr.Examples([[path] for path in _example_photo_files()], inputs=[inputs[0]])
+                run.click(partial(_call, endpoint), inputs, outputs, api_name=card.slug)
+    return blocks.queue(default_concurrency_limit=2, max_size=32)
+
+
+if __name__ == "__main__":
+    build().launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+                   server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), max_file_size=MAX_UPLOAD)

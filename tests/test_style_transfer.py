@@ -1,0 +1,70 @@
+"""Style Transfer as a visitor uses it: an example photo, a style, a size, a download."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import image_captions
+from core.media import example_photo
+from core.validation import InputError
+from demos import style_transfer
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return example_photo("Astronaut")
+
+
+@pytest.mark.parametrize("size", [256, 384])
+def test_builtin_style_gives_the_requested_size(photo, size):
+    result = style_transfer.stylize(photo, 19, size=size)
+    assert max(result.image.size) == size
+    assert result.device in {"cpu", "cuda"}
+    # a real network changed the picture
+    diff = np.abs(np.asarray(result.image, float) - np.asarray(result.content, float)).mean()
+    assert diff > 10
+
+
+def test_strength_zero_returns_the_photo(photo):
+    result = style_transfer.stylize(photo, 5, size=256, strength=0.0)
+    assert np.array_equal(np.asarray(result.image), np.asarray(result.content))
+
+
+def test_blending_two_builtin_styles_mixes_their_weights(photo):
+    result = style_transfer.stylize(photo, 3, 7, mix=0.25, size=128)
+    weights = result.vectors["style weights"]
+    assert weights[3] == pytest.approx(0.75) and weights[7] == pytest.approx(0.25)
+
+
+def test_style_picture_interpolation_is_between_the_two_vectors(photo):
+    style_a, style_b = example_photo("Coffee"), example_photo("Rocket")
+    result = style_transfer.stylize(photo, style_a, style_b, mix=0.5, size=200)
+    assert result.image.size == (200, 200)
+    vectors = result.vectors
+    expected = 0.5 * vectors["style A"] + 0.5 * vectors["style B"]
+    assert np.allclose(vectors["applied"], expected, atol=1e-5)
+    assert vectors["applied"].size == style_transfer.STYLE_VECTOR_SIZE
+
+
+def test_explain_plots_the_style_vector(photo):
+    figure = style_transfer.explain(style_transfer.stylize(photo, 2, size=128))
+    assert figure.axes and figure.axes[0].patches  # one bar per built-in style
+
+
+def test_mixing_a_builtin_style_with_a_picture_is_refused(photo):
+    with pytest.raises(InputError, match="not one of each"):
+        style_transfer.stylize(photo, 3, example_photo("Coffee"), mix=0.5)
+
+
+def test_a_hairline_image_is_refused_with_a_message():
+    with pytest.raises(InputError, match="too narrow"):
+        style_transfer.stylize(Image.new("RGB", (4000, 20)), 0, size=256)
+
+
+def test_page_stylises_an_example_photo_at_the_chosen_size(gallery):
+    app = gallery.switch_page("pages/style_transfer.py").run()
+    assert not app.exception
+    app.select_slider[0].set_value(256).run()
+    assert not app.exception
+    assert any("256x256" in caption for caption in image_captions(app))
+    assert any("Ran on" in caption.value for caption in app.caption)
+

@@ -1,0 +1,1 @@
+"""Front-end helpers: Streamlit widgets the pages share, and the Gradio builder. Demos never import this."""
