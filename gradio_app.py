@@ -17,16 +17,24 @@ import gradio as gr
 
 from core import contract
 from core.media import example_photo, example_photo_names
-from core.validation import InputError
+from core.validation import InputError, read_image
 from demos import DEMOS
 
 MAX_UPLOAD = "20mb"
 log = logging.getLogger("neural_gallery")
 
 
+class UploadedImage(gr.Image):
+    """An image box that hands the raw upload to core validation instead of decoding it itself,
+    so a damaged or oversized file gets our message rather than Gradio's generic failure."""
+
+    def preprocess(self, payload: Any) -> str | None:
+        return None if payload is None else payload.path
+
+
 def _component(field: contract.Field) -> gr.components.Component:
     if isinstance(field, contract.ImageField):
-        return gr.Image(label=field.label, type="pil", image_mode="RGB", sources=["upload", "webcam", "clipboard"])
+        return UploadedImage(label=field.label, type="filepath", sources=["upload", "webcam", "clipboard"])
     if isinstance(field, contract.ChoiceField):
         return gr.Dropdown(list(field.choices), value=field.default, label=field.label)
     if isinstance(field, contract.NumberField):
@@ -44,14 +52,20 @@ def _output(output: contract.Output) -> gr.components.Component:
 
 def _call(endpoint: contract.Endpoint, *values: Any) -> tuple[Any, ...]:
     """Run a demo; bad input becomes a Gradio error message, never a traceback."""
-    kwargs = {field.name: value for field, value in zip(endpoint.inputs, values)}
     try:
+        kwargs = {field.name: _decoded(field, value) for field, value in zip(endpoint.inputs, values)}
         return endpoint.fn(**kwargs)
     except InputError as error:
         raise gr.Error(str(error)) from None
     except Exception:
         log.exception("demo failed")
         raise gr.Error("Something went wrong on our side while running the model. Please try again.") from None
+
+
+def _decoded(field: contract.Field, value: Any) -> Any:
+    if isinstance(field, contract.ImageField) and value is not None:
+        return read_image(Path(value))
+    return value
 
 
 def _example_photo_files() -> list[str]:

@@ -21,6 +21,7 @@ IMAGE_FORMATS = {"PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF"}  # MPO: pho
 MAX_TEXT_CHARS = 100_000
 MAX_TEXT_BYTES = 2 * MB
 
+DAMAGED_IMAGE = "This image is damaged or incomplete (truncated). Please upload it again."
 ImageSource = Union[bytes, str, Path, BinaryIO, Image.Image]
 
 
@@ -61,10 +62,12 @@ def read_image(
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        if isinstance(exc, UnidentifiedImageError):
-            raise InputError("This file is not an image we can read. Use PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
+    except UnidentifiedImageError:
+        raise InputError("This file is not an image we can read. Use PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InputError(_too_many_pixels(None, max_pixels)) from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise InputError(DAMAGED_IMAGE) from None
     if image.format not in IMAGE_FORMATS:
         raise InputError(f"{image.format} images are not supported. Use PNG, JPEG, WebP, BMP, GIF or TIFF.")
     if image.width * image.height > max_pixels:
@@ -73,7 +76,7 @@ def read_image(
         image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError):
-        raise InputError("This image is damaged or incomplete (truncated). Please upload it again.") from None
+        raise InputError(DAMAGED_IMAGE) from None
     return _to_rgb(ImageOps.exif_transpose(image))
 
 

@@ -27,3 +27,17 @@ def gallery():
 def image_captions(app) -> list[str]:
     """Captions of every image an AppTest run shows."""
     return [caption for element in app.get("image") for caption in element.captions]
+
+
+@pytest.fixture(scope="session")
+def gradio_client():
+    """A gradio_client.Client talking to the real Gradio app, launched once for the session."""
+    from gradio_client import Client
+
+    import gradio_app
+
+    app = gradio_app.build()
+    _, url, _ = app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True,
+                           max_file_size=gradio_app.MAX_UPLOAD)
+    yield Client(url, verbose=False)
+    app.close()

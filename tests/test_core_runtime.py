@@ -1,0 +1,84 @@
+"""Device choice and the model cache: the guarantees every demo builds on."""
+import threading
+import time
+
+import pytest
+
+from core import device
+from core.models import ModelCache
+
+
+@pytest.fixture(autouse=True)
+def fresh_device_choice():
+    device.choose_device.cache_clear()
+    yield
+    device.choose_device.cache_clear()
+
+
+def test_environment_override_wins(monkeypatch):
+    monkeypatch.setenv(device.DEVICE_ENV, "cpu")
+    assert device.choose_device() == "cpu"
+    assert device.onnx_providers() == ["CPUExecutionProvider"]
+
+
+def test_unknown_override_is_an_error(monkeypatch):
+    monkeypatch.setenv(device.DEVICE_ENV, "tpu")
+    with pytest.raises(ValueError, match="use one of cuda, mps, cpu"):
+        device.choose_device()
+
+
+def test_preference_order_is_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.delenv(device.DEVICE_ENV, raising=False)
+    available = {"cuda": False, "mps": True}
+    monkeypatch.setattr(device, "_torch_has", lambda name: available.get(name, name == "cpu"))
+    monkeypatch.setattr(device, "_onnx_has_cuda", lambda: False)
+    assert device.choose_device() == "mps"
+    device.choose_device.cache_clear()
+    available["cuda"] = True
+    assert device.choose_device() == "cuda"
+
+
+def test_a_model_loads_once_even_under_concurrent_requests():
+    cache = ModelCache()
+    calls = []
+
+    def slow_loader():
+        calls.append(1)
+        time.sleep(0.2)
+        return object()
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get("m", slow_loader))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and cache.load_counts["m"] == 1
+    assert len({id(r) for r in results}) == 1
+
+
+def test_different_models_load_in_parallel():
+    cache = ModelCache()
+    start = time.perf_counter()
+    threads = [threading.Thread(target=cache.get, args=(key, lambda: time.sleep(0.3))) for key in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.perf_counter() - start < 0.8  # one lock per model, not one for all
+
+
+def test_eviction_and_memory_accounting():
+    cache = ModelCache()
+    cache.get("big", lambda: bytearray(64 * 2**20))
+    row = cache.stats()[0]
+    assert row["model"] == "big" and row["resident_mb"] > 32
+    assert cache.evict("big") and not cache.is_loaded("big")
+    assert not cache.evict("big")
+
+
+def test_least_recently_used_models_are_evicted_over_budget():
+    cache = ModelCache(budget_bytes=100 * 2**20)
+    cache.get("old", lambda: bytearray(60 * 2**20))
+    cache.get("new", lambda: bytearray(60 * 2**20))
+    assert cache.is_loaded("new") and not cache.is_loaded("old")

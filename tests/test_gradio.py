@@ -1,0 +1,33 @@
+"""The Gradio front end serves the same demos: one API endpoint per registered demo."""
+import json
+
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+from core.media import example_photo
+from demos import DEMOS
+
+
+def test_every_demo_has_an_endpoint(gradio_client):
+    endpoints = gradio_client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for demo in DEMOS:
+        assert f"/{demo.CARD.slug}" in endpoints
+
+
+def test_style_endpoint_returns_an_image_of_the_requested_size(gradio_client, tmp_path):
+    photo = tmp_path / "photo.jpg"
+    example_photo("Coffee").save(photo)
+    image_path, details = gradio_client.predict(
+        handle_file(str(photo)), "4", 256, 1.0, None, api_name="/style_transfer")
+    with Image.open(image_path) as image:
+        assert max(image.size) == 256
+    details = details if isinstance(details, dict) else json.loads(details)
+    assert details["style"] == 4 and details["device"] in {"cpu", "cuda"}
+
+
+def test_a_bad_upload_gets_a_message_not_a_traceback(gradio_client, tmp_path):
+    fake = tmp_path / "holiday.png"
+    fake.write_text("not really a picture")
+    with pytest.raises(Exception, match="not an image we can read"):
+        gradio_client.predict(handle_file(str(fake)), "4", 256, 1.0, None, api_name="/style_transfer")
