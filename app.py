@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from demos import DEMOS
+from ui.streamlit_kit import GALLERY_NAVIGATION
 
 CARDS_PER_ROW = 3
 
@@ -34,6 +35,7 @@ def main() -> None:
     gallery = st.Page(home, title="Gallery", icon="🏠", default=True)
     demo_pages = [st.Page(d.CARD.page, title=d.CARD.title, icon=d.CARD.icon, url_path=d.CARD.slug)
                   for d in DEMOS]
+    st.session_state[GALLERY_NAVIGATION] = True
     st.navigation({"Neural Gallery": [gallery], "Demos": demo_pages}).run()
 
 

@@ -39,6 +39,8 @@ def _component(field: contract.Field) -> gr.components.Component:
         return gr.Dropdown(list(field.choices), value=field.default, label=field.label)
     if isinstance(field, contract.NumberField):
         return gr.Slider(field.minimum, field.maximum, value=field.default, step=field.step, label=field.label)
+    if isinstance(field, contract.AudioField):
+        return gr.Audio(type="filepath", sources=["upload", "microphone"], label=field.label)
     return gr.Textbox(value=field.default, lines=field.lines, label=field.label)
 
 

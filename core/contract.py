@@ -69,6 +69,12 @@ class TextField:
 
 
 @dataclass(frozen=True)
+class AudioField:
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
 class ImageOutput:
     label: str
 
@@ -83,7 +89,7 @@ class TextOutput:
     label: str
 
 
-Field = ImageField | ChoiceField | NumberField | TextField
+Field = ImageField | ChoiceField | NumberField | TextField | AudioField
 Output = ImageOutput | JsonOutput | TextOutput
 
 

@@ -31,3 +31,26 @@ def vectors_figure(
     if len(names) > 1:
         axes.legend(fontsize=8, ncols=len(names))
     return figure
+
+
+def feature_maps_figure(
+    maps: np.ndarray, title: str, names: Sequence[str] | None = None, columns: int = 8, max_maps: int = 32,
+) -> Figure:
+    """A grid of a layer's activation maps, ``maps`` shaped (channels, height, width).
+
+    Each map is scaled on its own (bright = strongly active), so weak but structured
+    channels stay visible; at most ``max_maps`` are drawn, titled by ``names`` or index.
+    """
+    shown = maps[:max_maps]
+    if len(maps) > max_maps:
+        title += f" (first {max_maps} of {len(maps)} shown)"
+    columns = min(columns, len(shown))
+    rows = int(np.ceil(len(shown) / columns))
+    figure = Figure(figsize=(columns * 0.9, rows * 0.9 + 0.4), layout="constrained")
+    figure.suptitle(title, fontsize=10)
+    for index, grid_axes in enumerate(figure.subplots(rows, columns, squeeze=False).ravel()):
+        grid_axes.set_axis_off()
+        if index < len(shown):
+            grid_axes.imshow(shown[index], cmap="viridis", interpolation="nearest")
+            grid_axes.set_title(names[index] if names else str(index), fontsize=6, pad=1)
+    return figure

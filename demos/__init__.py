@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from demos import style_transfer
+from demos import audio_digits, emotion, object_detection, recommender, style_transfer, summarisation
 
-DEMOS: tuple[ModuleType, ...] = (style_transfer,)
+DEMOS: tuple[ModuleType, ...] = (style_transfer, object_detection, emotion, audio_digits, recommender, summarisation)
 
 
 def by_slug(slug: str) -> ModuleType:

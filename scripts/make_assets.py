@@ -38,5 +38,98 @@ def style_assets() -> None:
     card_thumbnail(side_by_side).save(ASSETS / "thumbnails" / "style_transfer.png", optimize=True)
 
 
+def audio_digits_assets() -> None:
+    """Waveform, log-mel and MFCC of the bundled "seven", with what the CNN heard."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from demos import audio_digits
+
+    result = audio_digits.classify(audio_digits.example_recordings()["seven"])
+    steps = audio_digits.pipeline(audio_digits.trim(result.samples))
+    figure = Figure(figsize=(THUMBNAIL[0] / 100, THUMBNAIL[1] / 100), dpi=100)
+    panels = figure.subplots(3, 1, gridspec_kw={"height_ratios": (1, 2, 1.4), "hspace": 0.05})
+    panels[0].plot(steps.samples, linewidth=0.6, color="#1f77b4")
+    panels[0].set_xlim(0, steps.samples.size)
+    panels[1].imshow(steps.log_mel_db, origin="lower", aspect="auto", cmap="magma")
+    panels[2].imshow(steps.coefficients[1:], origin="lower", aspect="auto", cmap="coolwarm")
+    for axes, name in zip(panels, ("waveform", "log-mel", "MFCC")):
+        axes.set_axis_off()
+        axes.text(0.01, 0.95, name, transform=axes.transAxes, va="top", fontsize=9, color="white",
+                  bbox={"facecolor": "black", "alpha": 0.5, "linewidth": 0})
+    word = result.words[0]
+    panels[1].text(0.98, 0.9, f"heard: {word.digit} ({word.probabilities.max():.0%})", transform=panels[1].transAxes,
+                   ha="right", va="top", fontsize=14, color="white", fontweight="bold")
+    figure.subplots_adjust(0, 0, 1, 1)
+    FigureCanvasAgg(figure).print_png(ASSETS / "thumbnails" / "audio_digits.png")
+
+
+def object_detection_assets() -> None:
+    """The coffee photo at the card's 16:9, with the boxes the detector drew."""
+    from demos import object_detection
+
+    photo = card_thumbnail(example_photo("Coffee"))
+    object_detection.detect(photo).image.save(ASSETS / "thumbnails" / "object_detection.png", optimize=True)
+
+
+def emotion_assets() -> None:
+    """The astronaut with her box and emotion, and an inset of Grad-CAM on the network's input."""
+    from demos import emotion
+
+    result = emotion.recognise(example_photo("Astronaut"))
+    thumbnail = result.annotated.crop((0, 0, 512, 288)).resize(THUMBNAIL, Image.LANCZOS)
+    inset = emotion.gradcam_overlay(emotion.look_inside(result.faces[0]), size=116)
+    thumbnail.paste(Image.new("RGB", (120, 120), "white"), (THUMBNAIL[0] - 128, THUMBNAIL[1] - 128))
+    thumbnail.paste(inset, (THUMBNAIL[0] - 126, THUMBNAIL[1] - 126))
+    thumbnail.save(ASSETS / "thumbnails" / "emotion.png", optimize=True)
+
+
+def summarisation_assets() -> None:
+    """The similarity heatmap and the embedding map of a Russian example, side by side."""
+    import io
+
+    from demos import summarisation
+
+    article = next(text for name, text in summarisation.example_articles().items() if name.startswith("RU"))
+    summary = summarisation.summarise(article)
+    halves = []
+    for figure in (summarisation.similarity_figure(summary), summarisation.embedding_map_figure(summary)):
+        figure.set_size_inches(4.0, 4.5)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100, facecolor="white")
+        halves.append(Image.open(buffer).convert("RGB").resize((400, 450), Image.LANCZOS))
+    side_by_side = Image.new("RGB", (800, 450), "white")
+    for offset, half in enumerate(halves):
+        side_by_side.paste(half, (offset * 400, 0))
+    card_thumbnail(side_by_side).save(ASSETS / "thumbnails" / "summarisation.png", optimize=True)
+
+
+def recommender_assets() -> None:
+    """The latent-space map of the movie vectors, with the example picks and their recommendations."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from demos import recommender
+
+    model = recommender.load()
+    result = recommender.recommend(model, recommender.resolve_titles(model.catalogue, recommender.EXAMPLE_PICKS))
+    points = recommender.latent_map(model, result)
+    figure = Figure(figsize=(4.8, 2.7), dpi=100)
+    axes = figure.add_axes((0, 0, 1, 1))
+    others = points[points["role"] == "other movie"]
+    codes = others["genre"].astype("category").cat.codes
+    axes.scatter(others["x"], others["y"], c=codes, cmap="tab20", s=6, alpha=0.5, linewidths=0)
+    for role, marker, colour in (("your pick", "D", "#e45756"), ("recommended", "o", "#ffd700")):
+        chosen = points[points["role"] == role]
+        axes.scatter(chosen["x"], chosen["y"], marker=marker, c=colour, s=70, edgecolors="black", linewidths=0.8)
+    axes.set_axis_off()
+    FigureCanvasAgg(figure).print_png(ASSETS / "thumbnails" / "recommender.png")
+
+
 if __name__ == "__main__":
+    audio_digits_assets()
+    object_detection_assets()
+    emotion_assets()
     style_assets()
+    summarisation_assets()
+    recommender_assets()

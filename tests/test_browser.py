@@ -55,6 +55,15 @@ def page():
         browser.close()
 
 
+def test_first_visitor_landing_on_a_demo_url_gets_the_gallery_navigation(gallery_url, page):
+    # runs first, against a fresh server: no session has been through app.py yet
+    page.goto(f"{gallery_url}/style_transfer")
+    page.get_by_text("Stylised,").first.wait_for(timeout=60_000)
+    sidebar = page.get_by_test_id("stSidebar")
+    assert sidebar.get_by_text("Gallery", exact=True).is_visible()
+    assert not sidebar.get_by_text("style transfer", exact=True).count()  # no raw file list
+
+
 def test_home_shows_a_card_per_demo(gallery_url, page):
     page.goto(gallery_url)
     page.get_by_text("Open demo").first.wait_for(timeout=60_000)

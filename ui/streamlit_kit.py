@@ -3,22 +3,45 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
 
 import streamlit as st
 from PIL import Image
 
+from core.audio import AUDIO_TYPES, MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS
 from core.contract import DemoCard
-from core.media import example_photo, example_photo_names, json_bytes, png_bytes
-from core.validation import InputError, read_image
+from core.documents import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, read_document
+from core.media import csv_bytes, example_photo, example_photo_names, json_bytes, png_bytes
+from core.validation import MB, InputError, read_image
+from core.video import MAX_VIDEO_BYTES, MAX_VIDEO_SECONDS, VIDEO_TYPES
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 log = logging.getLogger("neural_gallery")
 
 
+GALLERY_NAVIGATION = "gallery_navigation"  # set by app.py before it routes to a page
+
+
 def page_header(card: DemoCard) -> None:
+    _route_through_gallery()
     st.title(f"{card.icon} {card.title}")
     st.caption(card.pitch)
+
+
+def _route_through_gallery() -> None:
+    """Send a page reached without app.py's navigation back through it.
+
+    Streamlit treats a folder named ``pages/`` beside the entry script as old-style
+    auto-pages until some session calls ``st.navigation``: a fresh server's first visitor
+    arriving on a demo URL would get the page alone, with a raw file list as sidebar.
+    """
+    if st.session_state.get(GALLERY_NAVIGATION):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False  # what st.navigation itself sets
+    st.rerun()
 
 
 @contextmanager
@@ -36,9 +59,13 @@ def user_errors() -> Iterator[None]:
         st.stop()
 
 
-def image_input(key: str, label: str = "Your photo", examples: list[str] | None = None,
+def image_input(key: str, label: str = "Your photo",
+                examples: list[str] | Mapping[str, Callable[[], Image.Image]] | None = None,
                 camera: bool = True) -> Image.Image | None:
-    """An example, an upload or a camera shot, validated; None (with a hint) until one is given."""
+    """An example, an upload or a camera shot, validated; None (with a hint) until one is given.
+
+    ``examples``: names of core.media sample photos, or a demo's own {name: loader}.
+    """
     sources = ["Example", "Upload"] + (["Camera"] if camera else [])
     source = st.segmented_control(f"{label}: source", sources, default="Example", key=f"{key}_source")
     if source == "Upload":
@@ -46,8 +73,8 @@ def image_input(key: str, label: str = "Your photo", examples: list[str] | None 
     elif source == "Camera":
         upload = st.camera_input(label, key=f"{key}_camera")
     else:
-        names = examples or example_photo_names()
-        return example_photo(st.selectbox(f"{label}: example", names, key=f"{key}_example"))
+        chosen = st.selectbox(f"{label}: example", list(examples or example_photo_names()), key=f"{key}_example")
+        return examples[chosen]() if isinstance(examples, Mapping) else example_photo(chosen)
     if upload is None:
         st.info(f"{'Upload' if source == 'Upload' else 'Take'} a picture to start (PNG, JPEG, WebP, BMP, GIF, TIFF).")
         return None
@@ -88,3 +115,75 @@ def image_choice_grid(key: str, images: list, captions: list[str], columns: int 
                           type="primary" if chosen else "secondary",
                           on_click=st.session_state.__setitem__, args=(state_key, index))
     return st.session_state[state_key]
+
+
+def download_csv(rows: list[dict], file_name: str, label: str = "Download CSV") -> None:
+    st.download_button(label, csv_bytes(rows), file_name=file_name, mime="text/csv",
+                       on_click="ignore", icon=":material/download:")
+
+
+def video_input(key: str, example: Callable[[], bytes], label: str = "Your video") -> bytes | None:
+    """The demo's example clip or an uploaded one (raw bytes; core.video checks them); None until given."""
+    source = st.segmented_control(f"{label}: source", ["Example", "Upload"], default="Example",
+                                  key=f"{key}_source")
+    if source != "Upload":
+        return example()
+    upload = st.file_uploader(label, type=VIDEO_TYPES, key=f"{key}_upload")
+    if upload is None:
+        st.info(f"Upload a short clip to start (MP4, WebM or MOV; up to {MAX_VIDEO_SECONDS:.0f} s "
+                f"and {MAX_VIDEO_BYTES / MB:.0f} MB).")
+        return None
+    return upload.getvalue()
+
+
+def audio_input(key: str, examples: Mapping[str, Path], label: str = "Your recording",
+                sample_rate: int | None = None) -> tuple[str, bytes] | None:
+    """A bundled example, an upload or a microphone recording: (name, raw bytes; core.audio checks them), or None."""
+    source = st.segmented_control(f"{label}: source", ["Example", "Upload", "Microphone"], default="Example",
+                                  key=f"{key}_source")
+    if source == "Upload":
+        upload = st.file_uploader(label, type=AUDIO_TYPES, key=f"{key}_upload")
+        hint = (f"Upload a recording to start (WAV, MP3, OGG, FLAC; up to {MAX_AUDIO_SECONDS:.0f} s "
+                f"and {MAX_AUDIO_BYTES / MB:.0f} MB).")
+    elif source == "Microphone":
+        upload = st.audio_input(label, sample_rate=sample_rate, key=f"{key}_microphone")
+        hint = "Press the microphone button, speak, and press it again to stop."
+    else:
+        name = st.selectbox(f"{label}: example", list(examples), key=f"{key}_example")
+        return name, Path(examples[name]).read_bytes()
+    if upload is None:
+        st.info(hint)
+        return None
+    return upload.name or source.lower(), upload.getvalue()
+
+
+def document_input(key: str, examples: Mapping[str, str], label: str = "Your text") -> str | None:
+    """An example text, a paste, or an uploaded .txt/.md/.pdf/.docx (text extracted); None (with a hint) until given."""
+    source = st.segmented_control(f"{label}: source", ["Example", "Paste", "Upload"], default="Example",
+                                  key=f"{key}_source")
+    if source == "Paste":
+        text = st.text_area(label, height=260, key=f"{key}_paste", placeholder="Paste your text here…")
+        if not text.strip():
+            st.info("Paste some text to start.")
+            return None
+        return text
+    if source == "Upload":
+        upload = st.file_uploader(label, type=DOCUMENT_TYPES, key=f"{key}_upload")
+        if upload is None:
+            st.info(f"Upload a document to start ({', '.join('.' + t for t in DOCUMENT_TYPES)}; "
+                    f"up to {MAX_DOCUMENT_BYTES / MB:.0f} MB; scanned PDFs have no text to read).")
+            return None
+        try:
+            return read_document(upload.name, upload.getvalue())
+        except InputError as error:
+            st.error(str(error), icon="⚠️")
+            return None
+    name = st.selectbox(f"{label}: example", list(examples), key=f"{key}_example")
+    with st.container(height=300, border=True):
+        st.write(examples[name])
+    return examples[name]
+
+
+def download_text(text: str, file_name: str, label: str = "Download TXT") -> None:
+    st.download_button(label, text.encode("utf-8"), file_name=file_name, mime="text/plain",
+                       on_click="ignore", icon=":material/download:")

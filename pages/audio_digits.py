@@ -1,0 +1,72 @@
+"""Spoken Digits page: widgets only; the work is in demos.audio_digits."""
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from core.audio import wav_bytes
+from demos import audio_digits as demo
+from ui import streamlit_kit as kit
+
+HISTORY_KEY, HISTORY_SIZE = "audio_digits_history", 4
+
+kit.page_header(demo.CARD)
+input_column, answer_column = st.columns(2, gap="large")
+
+with input_column:
+    recording = kit.audio_input("audio_digits", demo.example_recordings(), "Your recording")
+    classifier = st.radio("Classifier", list(demo.CLASSIFIERS), horizontal=True)
+
+if recording is None:
+    st.stop()
+name, data = recording
+
+with kit.user_errors(), st.spinner("Listening…"):
+    result = demo.classify(data, demo.CLASSIFIERS[classifier])
+
+with input_column:
+    st.audio(wav_bytes(result.samples, demo.SAMPLE_RATE), format="audio/wav")
+    st.caption(f"What was analysed: {result.samples.size / demo.SAMPLE_RATE:.2f} s, mono, resampled to 8 kHz.")
+    if result.clipped > 0.001:
+        st.warning(f"{result.clipped:.1%} of the samples hit full scale (clipping): the recording was too loud "
+                   "and is distorted. Move back from the microphone for a cleaner result.", icon="📢")
+
+with answer_column:
+    st.metric("Digits heard", result.digits,
+              help="One digit per stretch of sound between silences.")
+    sure = ", ".join(f"{word.digit}: {word.probabilities.max():.0%}" for word in result.words)
+    st.caption(f"Confidence per word: {sure}")
+    st.pyplot(demo.probabilities_figure(result))
+    kit.ran_on(result.device, result.seconds)
+
+st.subheader("The MFCC pipeline, step by step")
+st.pyplot(demo.waveform_figure(result.samples, result.words))
+window_column, hop_column, mel_column, mfcc_column = st.columns(4)
+window = window_column.select_slider("Window (samples)", [64, 128, 256, 512, 1024], value=256,
+                                     format_func=lambda n: f"{n} ({1000 * n / demo.SAMPLE_RATE:.0f} ms)")
+hop = hop_column.select_slider("Hop (samples)", [16, 32, 64, 128, 256, 512], value=128,
+                               format_func=lambda n: f"{n} ({1000 * n / demo.SAMPLE_RATE:g} ms)")
+n_mels = mel_column.slider("Mel bands", 8, 80, 40, 2)
+n_mfcc = mfcc_column.slider("Coefficients", 2, 40, 20)
+if hop > window or n_mfcc > n_mels:
+    st.info("The hop is capped at the window length and the coefficients at the number of mel bands.")
+settings = demo.MfccSettings(window, min(hop, window), n_mels, min(n_mfcc, n_mels))
+st.caption("The classifiers always use their training settings (256, 128, 40 mel bands, 20 coefficients); "
+           "the sliders change only these plots.")
+for figure, caption in demo.explain(demo.pipeline(result.samples, settings)):
+    st.pyplot(figure)
+    st.caption(caption)
+
+st.subheader("Say it again")
+fingerprint = hashlib.sha1(data).hexdigest()
+history = st.session_state.setdefault(HISTORY_KEY, [])
+if not history or history[-1][0] != fingerprint:
+    history.append((fingerprint, f"{name[:18]} → {result.digits}", result.samples))
+    del history[:-HISTORY_SIZE]
+st.caption(f"MFCCs of the last {len(history)} recording(s) of this session side by side (coefficient 0, the level, "
+           f"left out; up to {HISTORY_SIZE}). Record the same digit again, or another one, and compare the patterns.")
+st.pyplot(demo.mfcc_comparison_figure([(label, samples) for _, label, samples in history]))
+
+with st.expander("How it works", expanded=False):
+    st.markdown(demo.HOW_IT_WORKS)

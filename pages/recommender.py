@@ -1,0 +1,92 @@
+"""Movie Recommender page: widgets only; the work is in demos.recommender."""
+from __future__ import annotations
+
+import streamlit as st
+
+from demos import recommender as demo
+from ui import streamlit_kit as kit
+
+kit.page_header(demo.CARD)
+
+with st.expander("Model settings: factors, regularisation, iterations (refit on demand)"):
+    with st.form("recommender_settings"):
+        chosen = st.session_state.get("recommender_settings", demo.DEFAULT_SETTINGS)
+        factors = st.select_slider("Latent factors (vector length)", sorted({2, 8, 16, 32, 64, 128, chosen.factors}),
+                                   value=chosen.factors)
+        regularization = st.select_slider("Regularisation", sorted({0.01, 0.1, 1.0, 10.0, 30.0, 100.0,
+                                                                    chosen.regularization}),
+                                          value=chosen.regularization)
+        iterations = st.slider("ALS iterations", 1, 50, chosen.iterations)
+        alpha = st.select_slider("Confidence of a like (alpha)",
+                                 sorted({1.0, 2.0, 5.0, 10.0, 20.0, 40.0, chosen.alpha}), value=chosen.alpha)
+        if st.form_submit_button("Refit with these settings", icon=":material/model_training:"):
+            st.session_state["recommender_settings"] = demo.Settings(factors, regularization, iterations, alpha)
+settings = st.session_state.get("recommender_settings", demo.DEFAULT_SETTINGS)
+
+with kit.user_errors():
+    fitting = st.progress(0.0, text="Fitting ALS on MovieLens…")
+    recommender = demo.load(settings, progress=lambda done: fitting.progress(done, text="Fitting ALS on MovieLens…"))
+    fitting.empty()
+    example_picks = demo.resolve_titles(recommender.catalogue, demo.EXAMPLE_PICKS)
+catalogue = recommender.catalogue
+st.caption(f"ALS with {settings.factors} factors, regularisation {settings.regularization:g}, "
+           f"{settings.iterations} iterations, alpha {settings.alpha:g}: fitted on {recommender.fit_device.upper()} "
+           f"in {recommender.fit_seconds:.2f} s on {catalogue.likes.nnz:,} likes by {catalogue.likes.shape[0]} users.")
+
+picks = st.multiselect("Movies you like (type to search)", demo.pick_options(catalogue), default=example_picks,
+                       format_func=lambda movie: demo.describe(catalogue, movie), key="recommender_picks",
+                       max_selections=demo.MAX_PICKS)
+typed = st.text_input("…or type titles, separated by ;", placeholder="The Matrix; Alien (1979)")
+count = st.slider("How many recommendations", 5, 30, 10)
+compare = st.toggle("Compare ALS with the two baselines (most popular, user-based CF)")
+
+with kit.user_errors():
+    picks = list(dict.fromkeys(picks + demo.resolve_titles(catalogue, demo.split_titles(typed))))
+    methods = list(demo.METHOD_NAMES) if compare else ["als"]
+    results = {method: demo.recommend(recommender, picks, count, method) for method in methods}
+
+result = results["als"]
+for note in result.notes:
+    st.info(note, icon="ℹ️")
+for column, (method, shown) in zip(st.columns(len(results)), results.items()):
+    with column:
+        st.subheader(demo.METHOD_NAMES[method] if shown.method == method else
+                     f"{demo.METHOD_NAMES[method]} → {demo.METHOD_NAMES[shown.method]}")
+        st.dataframe(demo.as_rows(recommender, shown), hide_index=True, width="stretch")
+        st.caption(f"Ran on **CPU** in {shown.seconds * 1e3:.1f} ms")
+kit.download_json({m: demo.as_rows(recommender, r) for m, r in results.items()}, "recommendations.json")
+
+st.header("Inside the model")
+latent, pair, alike, quality, how = st.tabs(["Latent space map", "One user-movie pair", "Movies like this",
+                                             "How good is it?", "How it works"])
+with latent:
+    st.caption("Every movie's vector, projected on the two directions along which the vectors vary most (PCA). "
+               "Movies liked by the same people sit together. Red diamonds: your picks; gold circles: your "
+               "recommendations. Hover for titles, drag to pan, scroll to zoom.")
+    st.altair_chart(demo.latent_map_chart(demo.latent_map(recommender, result)), width="stretch")
+with pair:
+    if result.user_vector is None:
+        st.info("Pick at least one movie someone liked to get your own vector.")
+    else:
+        movie = st.selectbox("A movie", result.items + picks, format_func=lambda m: demo.describe(catalogue, m))
+        scored = demo.pair_vectors(recommender, result, movie)
+        st.markdown(f"Your vector (folded in from your picks) and this movie's vector have {settings.factors} "
+                    f"numbers each; the predicted preference is their dot product, **{scored['score']:.3f}**.")
+        st.pyplot(demo.pair_figure(recommender, result, movie))
+with alike:
+    seed = st.selectbox("Movies like", demo.pick_options(catalogue), format_func=lambda m: demo.describe(catalogue, m),
+                        index=demo.pick_options(catalogue).index(picks[0]) if picks else 0)
+    with kit.user_errors():
+        similar, similarities = demo.similar_movies(recommender, seed)
+    st.dataframe([{"movie": demo.describe(catalogue, m), "cosine similarity": round(s, 3)}
+                  for m, s in zip(similar, similarities)], hide_index=True, width="stretch")
+with quality:
+    st.caption("20% of every user's likes are held out; each method is trained on the rest and ranks 10 movies "
+               "per user. Takes a few seconds.")
+    if st.button("Evaluate ALS and the baselines on held-out likes"):
+        with kit.user_errors(), st.spinner("Fitting and scoring…"):
+            metrics = demo.evaluate(catalogue, settings)
+        st.dataframe([{"method": demo.METHOD_NAMES[m], **values} for m, values in metrics.items()],
+                     hide_index=True, width="stretch")
+with how:
+    st.markdown(demo.HOW_IT_WORKS)

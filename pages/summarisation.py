@@ -1,0 +1,63 @@
+"""Summarisation page: widgets only; the work is in demos.summarisation."""
+from __future__ import annotations
+
+import streamlit as st
+
+from demos import summarisation as demo
+from ui import streamlit_kit as kit
+
+AUTO_ENCODER = "Auto (MiniLM for English, E5 for Russian)"
+
+kit.page_header(demo.CARD)
+text_column, settings_column = st.columns([3, 2], gap="large")
+
+with text_column:
+    text = kit.document_input("summary_text", demo.example_articles(), label="Article")
+
+with settings_column:
+    language = st.segmented_control("Language", ["auto", *demo.LANGUAGES], default="auto", key="summary_language",
+                                    format_func=lambda code: demo.LANGUAGES.get(code, "Detect"))
+    encoder = st.selectbox("Sentence encoder", ["auto", *demo.ENCODERS], key="summary_encoder",
+                           format_func=lambda name: demo.ENCODERS.get(name, AUTO_ENCODER))
+    length = st.radio("Length", demo.LENGTH_MODES, horizontal=True, key="summary_length",
+                      format_func={"sentences": "Sentences", "ratio": "Share of the text",
+                                   "headline": "Headline (one line)"}.get)
+    count = st.slider("Sentences to keep", 1, 10, 3, disabled=length != "sentences")
+    ratio = st.slider("Share of sentences to keep", 0.05, 1.0, 0.3, 0.05, disabled=length != "ratio")
+    lead_weight = st.slider("Lead bias", 0.0, 1.0, 0.25, 0.05, disabled=length == "headline",
+                            help="How much coming early in the text counts, next to centrality.")
+    diversity = st.slider("Redundancy penalty (MMR)", 0.0, 0.9, 0.3, 0.05, disabled=length == "headline",
+                          help="0: take the top scores; higher: avoid sentences alike to those already chosen.")
+
+if not text:
+    st.stop()
+
+with kit.user_errors(), st.spinner("Reading…"):
+    summary = demo.summarise(text, language=language or "auto", encoder=encoder, length=length, count=count,
+                             ratio=ratio, lead_weight=lead_weight, diversity=diversity)
+
+for notice in summary.notices:
+    st.info(notice, icon="ℹ️")
+st.subheader("Summary")
+st.code(summary.text, language=None, wrap_lines=True)  # the code box has a copy button
+kit.ran_on(summary.device, summary.seconds)
+st.caption(f"{demo.LANGUAGES[summary.language]} ({'detected' if summary.language_detected else 'chosen'}) · "
+           f"{demo.ENCODERS[summary.encoder]} · {len(summary.chosen)} of {len(summary.sentences)} sentences")
+kit.download_text(summary.text, "summary.txt")
+
+st.subheader("Why these sentences")
+insides = demo.explain(summary)
+shaded, heatmap, embedding_map, numbers = st.tabs(
+    ["Sentences shaded by score", "Similarity heatmap", "Embedding map", "Numbers"])
+with shaded:
+    st.caption("Darker = higher score; outlined = chosen. Hover a sentence for its number and score.")
+    st.html(insides["shaded"])
+with heatmap:
+    st.pyplot(insides["similarity"], width="content")
+with embedding_map:
+    st.pyplot(insides["map"], width="content")
+with numbers:
+    st.dataframe(demo.sentence_table(summary), hide_index=True)
+
+with st.expander("How it works", expanded=True):
+    st.markdown(demo.HOW_IT_WORKS)

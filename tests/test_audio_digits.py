@@ -1,0 +1,132 @@
+"""Spoken Digits as a visitor uses it: say a digit, see the MFCC pipeline, get the digit back.
+
+The audio is made here: espeak-ng speaks the digits when it is installed (with a voice the
+model never heard in training); otherwise the bundled example recordings stand in.
+Bad input (silence, too short, too long, not audio) must give a message, never a traceback.
+"""
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gradio_client import handle_file
+
+from core.audio import read_audio, resample, wav_bytes
+from core.validation import InputError
+from demos import audio_digits
+
+UNSEEN_VOICE = "en-gb-scotland+f4"  # an espeak-ng dialect and variant left out of training
+
+
+def spoken(word: str, folder: Path) -> Path:
+    """A WAV of ``word`` (a digit name) in a voice the classifiers never trained on."""
+    path = folder / f"{word}.wav"
+    if shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-v", UNSEEN_VOICE, "-w", str(path), word], check=True, capture_output=True)
+        return path
+    return audio_digits.example_recordings()[word]
+
+
+def tone(seconds: float, rate: int = 8000, frequency: float = 440.0, level: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (level * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+@pytest.mark.parametrize("window, hop, n_mels, n_mfcc", [(256, 128, 40, 20), (512, 64, 24, 13)])
+def test_mfcc_shapes_follow_the_settings(window, hop, n_mels, n_mfcc):
+    samples = tone(1.0)
+    steps = audio_digits.pipeline(samples, audio_digits.MfccSettings(window, hop, n_mels, n_mfcc))
+    frames = 1 + samples.size // hop
+    assert steps.spectrogram_db.shape == (window // 2 + 1, frames)
+    assert steps.filterbank.shape == (n_mels, window // 2 + 1)
+    assert steps.log_mel_db.shape == (n_mels, frames)
+    assert steps.coefficients.shape == (n_mfcc, frames)
+    # a 440 Hz tone: the loudest spectrogram bin is the one nearest 440 Hz
+    assert abs(np.argmax(steps.spectrogram_db.mean(axis=1)) * 8000 / window - 440) <= 8000 / window
+
+
+def test_each_pipeline_plot_has_a_caption_naming_its_settings():
+    steps = audio_digits.pipeline(tone(0.5), audio_digits.MfccSettings(512, 64, 24, 13))
+    captions = [caption for _, caption in audio_digits.explain(steps)]
+    assert len(captions) == 4
+    assert "512-sample" in captions[0] and "4000 Hz" in captions[0]  # window and Nyquist frequency
+    assert "24 triangles" in captions[1] and "first 13 of 24" in captions[3]
+
+
+def test_a_synthesised_seven_is_classified_as_seven(tmp_path):
+    for classifier in ("cnn", "baseline"):
+        result = audio_digits.classify(spoken("seven", tmp_path), classifier)
+        assert result.digits == "7", classifier
+        probabilities = result.words[0].probabilities
+        assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1, abs=1e-5)
+        assert probabilities[7] > 0.5
+
+
+def test_several_digits_with_pauses_are_each_classified(tmp_path):
+    pause = np.zeros(int(0.5 * audio_digits.SAMPLE_RATE), np.float32)
+    parts = []
+    for word in ("three", "four", "nine"):
+        samples, rate = read_audio(spoken(word, tmp_path))
+        parts += [resample(samples, rate, audio_digits.SAMPLE_RATE), pause]
+    result = audio_digits.classify(wav_bytes(np.concatenate(parts), audio_digits.SAMPLE_RATE))
+    assert result.digits == "349"
+    assert [round(w.start) for w in result.words] == sorted(round(w.start) for w in result.words)
+
+
+def test_stereo_at_44_1_khz_is_mixed_down_and_resampled_to_8_khz(tmp_path):
+    samples, rate = read_audio(spoken("four", tmp_path))
+    stereo_44k = resample(samples, rate, 44_100)
+    result = audio_digits.classify(wav_bytes(np.stack([stereo_44k, 0.5 * stereo_44k], axis=1), 44_100))
+    assert result.samples.size == pytest.approx(stereo_44k.size * 8000 / 44_100, abs=2)
+    assert result.digits == "4"
+
+
+def test_clipping_is_measured_and_reported():
+    loud = np.clip(tone(1.0, level=3.0), -1, 1)
+    assert audio_digits.classify(wav_bytes(loud, 8000)).clipped > 0.1
+
+
+@pytest.mark.parametrize("data, message", [
+    (wav_bytes(np.zeros(8000, np.float32), 8000), "silent"),
+    (wav_bytes(tone(0.1), 8000), "too short"),
+    (wav_bytes(np.zeros(8000 * 31, np.float32), 8000), "too long"),
+    (b"", "empty"),
+    (b"these are words, not sound " * 50, "not audio we can read"),
+    (wav_bytes(tone(1.0), 8000)[:30], "damaged"),
+])
+def test_bad_recordings_get_a_clear_message(data, message):
+    with pytest.raises(InputError, match=message):
+        audio_digits.classify(data)
+
+
+def test_page_classifies_the_example_and_redraws_the_pipeline_with_the_sliders(gallery):
+    app = gallery.switch_page("pages/audio_digits.py").run()
+    assert not app.exception
+    example = app.selectbox[0].value
+    assert app.metric[0].value == str(audio_digits.DIGIT_WORDS.index(example.split()[0]))
+    assert any("256-sample Hann window" in caption.value for caption in app.caption)
+    app.select_slider[0].set_value(512).run()
+    assert not app.exception
+    assert any("512-sample Hann window" in caption.value for caption in app.caption)
+
+
+def test_say_it_again_keeps_the_recent_recordings_for_comparison(gallery):
+    app = gallery.switch_page("pages/audio_digits.py").run()
+    app.selectbox[0].set_value(list(audio_digits.example_recordings())[-1]).run()
+    assert not app.exception
+    assert len(app.session_state["audio_digits_history"]) == 2
+
+
+def test_gradio_endpoint_names_the_digit(gradio_client, tmp_path):
+    text, details = gradio_client.predict(
+        handle_file(str(spoken("seven", tmp_path))), "CNN on log-mel (default)", api_name="/audio_digits")
+    assert text == "7"
+
+
+def test_gradio_endpoint_answers_bad_audio_with_a_message(gradio_client, tmp_path):
+    silence = tmp_path / "silence.wav"
+    silence.write_bytes(wav_bytes(np.zeros(8000, np.float32), 8000))
+    with pytest.raises(Exception, match="silent"):
+        gradio_client.predict(handle_file(str(silence)), "CNN on log-mel (default)", api_name="/audio_digits")

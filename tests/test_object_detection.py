@@ -1,0 +1,121 @@
+"""Object Detection on photos, as a visitor uses it: sample photos, threshold, class filter, insides."""
+import json
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+from conftest import image_captions
+from core.media import example_photo
+from core.validation import InputError
+from demos import object_detection as detection
+
+
+@pytest.fixture(scope="module")
+def coffee() -> detection.DetectionResult:
+    return detection.detect(example_photo("Coffee"))
+
+
+def best_score(result: detection.DetectionResult, label: str) -> float:
+    return max((d.score for d in result.detections if d.label == label), default=0.0)
+
+
+def test_the_motorcycle_sample_shows_a_motorcycle():
+    result = detection.detect(example_photo("Motorcycle"))
+    assert best_score(result, "motorcycle") > 0.5
+    assert result.device in {"cpu", "cuda"}
+
+
+def test_the_coffee_sample_shows_a_cup_with_a_box_in_pixels(coffee):
+    assert best_score(coffee, "cup") > 0.5
+    cup = next(d for d in coffee.detections if d.label == "cup")
+    x1, y1, x2, y2 = cup.box
+    width, height = coffee.photo.size
+    assert 0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height
+    assert (x2 - x1) * (y2 - y1) > 0.1 * width * height  # the cup fills a good part of the photo
+    assert coffee.image.size == coffee.photo.size
+
+
+def test_a_blank_image_gives_nothing():
+    result = detection.detect(Image.new("RGB", (640, 480), "white"))
+    assert result.detections == [] and detection.counts(result.detections) == {}
+    assert detection.explain(result).candidates == []
+
+
+def test_the_class_filter_keeps_only_the_chosen_classes():
+    result = detection.detect(example_photo("Coffee"), classes=["Cup "])
+    assert {d.label for d in result.detections} == {"cup"}
+
+
+def test_an_unknown_class_is_refused_with_the_list_of_known_ones():
+    with pytest.raises(InputError, match="Unknown class 'cupp'.*teddy bear"):
+        detection.detect(example_photo("Coffee"), classes=["cupp"])
+
+
+def test_a_lower_threshold_never_finds_fewer_objects():
+    photo = example_photo("Coffee")
+    assert len(detection.detect(photo, 0.2).detections) >= len(detection.detect(photo, 0.6).detections)
+
+
+def test_counts_and_rows_are_ready_for_download(coffee):
+    assert detection.counts(coffee.detections)["cup"] == 1
+    rows = detection.detection_rows(coffee.detections)
+    assert set(rows[0]) == {"label", "score", "x1", "y1", "x2", "y2"}
+    json.dumps(rows)  # plain numbers, no numpy scalars
+
+
+def test_our_nms_on_the_raw_anchor_outputs_gives_the_networks_own_detections(coffee):
+    insides = detection.explain(coffee)
+    assert len(insides.candidates) > len(insides.kept)  # NMS removed duplicates
+    ours = [(detection.COCO_NAMES[c.class_id], c.score, *(c.box * (600, 400, 600, 400))) for c in insides.kept]
+    network = [(d.label, d.score, *d.box) for d in coffee.detections]
+    assert [row[0] for row in ours] == [row[0] for row in network]
+    assert np.allclose([row[1:] for row in ours], [row[1:] for row in network], atol=1e-3)
+    assert len(detection.decode_boxes(coffee.raw)) == sum(side * side * n for side, n in detection.FEATURE_MAPS)
+
+
+def test_nms_drops_an_overlapping_box_of_the_same_class_only():
+    box = np.array([0.1, 0.1, 0.5, 0.5])
+    shifted = box + 0.02
+    candidates = [detection.Candidate(0, 47, 0.9, box), detection.Candidate(1, 47, 0.8, shifted),
+                  detection.Candidate(2, 51, 0.7, shifted)]
+    kept = detection.non_max_suppression(candidates)
+    assert [(c.anchor, c.class_id) for c in kept] == [(0, 47), (2, 51)]
+
+
+def test_the_default_boxes_of_a_cell_sit_on_one_feature_map():
+    level, cell = detection.anchor_cell(0)
+    assert level == 0 and list(cell) == [0, 1, 2]  # 19x19 map, three boxes per cell
+    level, cell = detection.anchor_cell(1916)
+    assert level == 5 and list(cell) == list(range(1911, 1917))  # 1x1 map, six boxes
+
+
+def test_page_detects_on_the_example_photo_and_filters_classes(gallery):
+    app = gallery.switch_page("pages/object_detection.py").run()
+    assert not app.exception
+    assert any("1 object found" in caption for caption in image_captions(app))
+    assert "motorcycle" in app.dataframe[0].value["class"].tolist()
+    assert any("Before NMS" in caption for caption in image_captions(app))
+    app.selectbox(key="detect_photo_example").set_value("Coffee").run()
+    app.multiselect[0].set_value(["cup"]).run()
+    assert not app.exception
+    assert app.dataframe[0].value["class"].tolist() == ["cup"]
+
+
+def test_gradio_endpoint_returns_boxes_and_counts(gradio_client, tmp_path):
+    photo = tmp_path / "coffee.jpg"
+    example_photo("Coffee").save(photo)
+    image_path, details = gradio_client.predict(handle_file(str(photo)), 0.5, "cup, bowl",
+                                                api_name="/object_detection")
+    details = details if isinstance(details, dict) else json.loads(details)
+    assert details["counts"] == {"cup": 1, "bowl": 1}
+    with Image.open(image_path) as image:
+        assert image.size == (600, 400)
+
+
+def test_gradio_endpoint_explains_an_unknown_class(gradio_client, tmp_path):
+    photo = tmp_path / "coffee.jpg"
+    example_photo("Coffee").save(photo)
+    with pytest.raises(Exception, match="Unknown class 'spaceship'"):
+        gradio_client.predict(handle_file(str(photo)), 0.5, "spaceship", api_name="/object_detection")

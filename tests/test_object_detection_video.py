@@ -1,0 +1,67 @@
+"""Object Detection on short clips: annotated clip back, per-frame counts, progress, limits."""
+import numpy as np
+import pytest
+
+from core.media import example_photo
+from core.validation import InputError
+from core.video import count_frames, encode_mp4, opened_video
+from demos import object_detection as detection
+
+FPS, SECONDS = 10, 3
+
+
+@pytest.fixture(scope="module")
+def motorcycle_clip() -> bytes:
+    """Three seconds of the motorcycle photo sliding to the right on a grey background."""
+    photo = np.asarray(example_photo("Motorcycle").resize((240, 162)))
+    frames = []
+    for index in range(FPS * SECONDS):
+        frame = np.full((240, 320, 3), 128, np.uint8)
+        left = round(index * 80 / (FPS * SECONDS - 1))
+        frame[39:201, left:left + 240] = photo
+        frames.append(frame)
+    return encode_mp4(frames, fps=FPS)
+
+
+def test_a_three_second_clip_comes_back_annotated_with_the_same_frame_count(motorcycle_clip):
+    progress = []
+    result = detection.detect_video(motorcycle_clip, progress=lambda done, total: progress.append((done, total)))
+    assert count_frames(motorcycle_clip) == FPS * SECONDS
+    assert result.frames_done == FPS * SECONDS and not result.stopped_early
+    assert count_frames(result.video) == FPS * SECONDS
+    assert progress[-1] == (FPS * SECONDS, FPS * SECONDS) and len(progress) == FPS * SECONDS
+    counts = result.counts_over_time
+    assert len(counts) == FPS * SECONDS and counts.index[-1] == pytest.approx(2.9)
+    assert (counts["motorcycle"] >= 1).mean() > 0.8  # the motorcycle is found in most frames
+
+
+def test_the_time_limit_keeps_the_frames_done_so_far(motorcycle_clip):
+    result = detection.detect_video(motorcycle_clip, time_limit=0.0)
+    assert result.stopped_early and result.frames_done == 1
+    assert count_frames(result.video) == 1
+
+
+def test_a_file_that_is_not_a_video_gets_a_message():
+    with pytest.raises(InputError, match="not a video we can read"):
+        detection.detect_video(b"this is not a video" * 100)
+
+
+def test_an_empty_upload_gets_a_message():
+    with pytest.raises(InputError, match="empty"):
+        detection.detect_video(b"")
+
+
+def test_too_long_and_too_large_clips_are_refused(motorcycle_clip):
+    with pytest.raises(InputError, match=r"too long \(3\.0 s\); the limit is 2 s"):
+        with opened_video(motorcycle_clip, max_seconds=2):
+            pass
+    with pytest.raises(InputError, match="too large"):
+        with opened_video(motorcycle_clip, max_bytes=1000):
+            pass
+
+
+def test_page_annotates_the_example_clip(gallery):
+    app = gallery.switch_page("pages/object_detection.py").run()
+    next(button for button in app.button if button.label == "Detect objects in the clip").click().run()
+    assert not app.exception
+    assert app.get("video") and any("frames in" in caption.value for caption in app.caption)

