@@ -1,4 +1,4 @@
-"""The same demos behind a Gradio front end: one tab and one API endpoint per registered demo.
+"""The same demos behind a Gradio front end: one tab per registered demo, one API endpoint per ``Endpoint``.
 
 Run: ``.venv/bin/python gradio_app.py`` (port 7860). Each demo's ``ENDPOINT`` declares its
 inputs and outputs in front-end-neutral terms (core.contract); this file maps them to Gradio
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio import processing_utils
 
 from core import contract
 from core.media import example_photo, example_photo_names
@@ -32,6 +33,15 @@ class UploadedImage(gr.Image):
         return None if payload is None else payload.path
 
 
+class AnnotatedClip(gr.Video):
+    """A video box fed the MP4 bytes a demo returns, stored in Gradio's own cache (no stray temp files)."""
+
+    def postprocess(self, value: bytes | None) -> Any:
+        if value is None:
+            return None
+        return super().postprocess(processing_utils.save_bytes_to_cache(value, "annotated.mp4", self.GRADIO_CACHE))
+
+
 def _component(field: contract.Field) -> gr.components.Component:
     if isinstance(field, contract.ImageField):
         return UploadedImage(label=field.label, type="filepath", sources=["upload", "webcam", "clipboard"])
@@ -41,6 +51,8 @@ def _component(field: contract.Field) -> gr.components.Component:
         return gr.Slider(field.minimum, field.maximum, value=field.default, step=field.step, label=field.label)
     if isinstance(field, contract.AudioField):
         return gr.Audio(type="filepath", sources=["upload", "microphone"], label=field.label)
+    if isinstance(field, contract.VideoField):  # the path goes to the demo, which checks it with core.video
+        return gr.Video(sources=["upload", "webcam"], label=field.label)
     return gr.Textbox(value=field.default, lines=field.lines, label=field.label)
 
 
@@ -49,6 +61,8 @@ def _output(output: contract.Output) -> gr.components.Component:
         return gr.Image(label=output.label, type="pil", format="png")
     if isinstance(output, contract.JsonOutput):
         return gr.JSON(label=output.label)
+    if isinstance(output, contract.VideoOutput):
+        return AnnotatedClip(label=output.label)
     return gr.Textbox(label=output.label, lines=6)
 
 
@@ -81,23 +95,32 @@ def _example_photo_files() -> list[str]:
     return paths
 
 
+def _serve(endpoint: contract.Endpoint, api_name: str) -> None:
+    """Inputs, a Run button and outputs for one endpoint, served under ``api_name``."""
+    with gr.Row():
+        with gr.Column():
+            inputs = [_component(field) for field in endpoint.inputs]
+            run = gr.Button("Run", variant="primary")
+        with gr.Column():
+            outputs = [_output(output) for output in endpoint.outputs]
+    if isinstance(endpoint.inputs[0], contract.ImageField):
+        gr.Examples([[path] for path in _example_photo_files()], inputs=[inputs[0]])
+    run.click(partial(_call, endpoint), inputs, outputs, api_name=api_name)
+
+
 def build() -> gr.Blocks:
     with gr.Blocks(title="Neural Gallery") as blocks:
         gr.Markdown("# 🖼️ Neural Gallery\nLive machine-learning demos, each with its insides on show.")
         for demo in DEMOS:
-            card, endpoint = demo.CARD, demo.ENDPOINT
+            card, extra = demo.CARD, getattr(demo, "EXTRA_ENDPOINTS", ())
             with gr.Tab(f"{card.icon} {card.title}"):
                 gr.Markdown(card.pitch)
-                with gr.Row():
-                    with gr.Column():
-                        inputs = [_component(field) for field in endpoint.inputs]
-                        run = gr.Button("Run", variant="primary")
-                    with gr.Column():
-                        outputs = [_output(output) for output in endpoint.outputs]
-                first = endpoint.inputs[0]
-                if isinstance(first, contract.ImageField):
-                    gr.Examples([[path] for path in _example_photo_files()], inputs=[inputs[0]])
-                run.click(partial(_call, endpoint), inputs, outputs, api_name=card.slug)
+                if extra:  # several endpoints: one inner tab each
+                    for endpoint in (demo.ENDPOINT, *extra):
+                        with gr.Tab(endpoint.title):
+                            _serve(endpoint, card.slug + endpoint.api_suffix)
+                else:
+                    _serve(demo.ENDPOINT, card.slug)
     return blocks.queue(default_concurrency_limit=2, max_size=32)
 
 

@@ -4,7 +4,9 @@ A demo module exposes:
 - ``CARD``: a ``DemoCard`` (the gallery home and the navigation are built from these);
 - ``load()``: its model(s), through ``core.models.MODELS``;
 - plain functions that take and return Python, numpy and PIL objects (the pages call them);
-- ``ENDPOINT``: one ``Endpoint`` that the Gradio app (and its HTTP API) serves as is.
+- ``ENDPOINT``: one ``Endpoint`` that the Gradio app (and its HTTP API) serves as is, under the slug;
+- optionally ``EXTRA_ENDPOINTS``: more ``Endpoint``s (say, video next to photos), each served
+  under the slug plus its ``api_suffix``.
 """
 from __future__ import annotations
 
@@ -75,6 +77,12 @@ class AudioField:
 
 
 @dataclass(frozen=True)
+class VideoField:
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
 class ImageOutput:
     label: str
 
@@ -89,8 +97,13 @@ class TextOutput:
     label: str
 
 
-Field = ImageField | ChoiceField | NumberField | TextField | AudioField
-Output = ImageOutput | JsonOutput | TextOutput
+@dataclass(frozen=True)
+class VideoOutput:
+    label: str  # the value is an MP4 clip's bytes
+
+
+Field = ImageField | ChoiceField | NumberField | TextField | AudioField | VideoField
+Output = ImageOutput | JsonOutput | TextOutput | VideoOutput
 
 
 @dataclass(frozen=True)
@@ -100,3 +113,5 @@ class Endpoint:
     fn: Callable[..., tuple[Any, ...]]
     inputs: tuple[Field, ...]
     outputs: tuple[Output, ...]
+    title: str = ""  # names the endpoint's tab when a demo has several
+    api_suffix: str = ""  # appended to the slug for the API name, e.g. "_video"

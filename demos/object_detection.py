@@ -15,15 +15,21 @@ The story of a call: preprocess (300x300 blob), forward (one pass; we also fetch
 anchor outputs the graph computes before its own NMS), postprocess (threshold, class
 filter, pixels, boxes drawn), explain (the default boxes, the per-box class scores, the
 boxes before and after NMS, computed by us from those raw outputs).
+
+Hub upgrade: any transformers object detector (``AutoModelForObjectDetection`` +
+``AutoImageProcessor``), by hub id or local folder, gives detections in the same format;
+the default is RT-DETR-R50 (Zhao et al. 2024), which needs no ``timm`` (DETR-ResNet-50's
+main revision does). It needs the network once; the bundled SSD always works offline.
 """
 from __future__ import annotations
 
 import importlib.util
 import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -33,7 +39,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from PIL import Image
 
-from core.contract import DemoCard, Endpoint, ImageField, ImageOutput, JsonOutput, NumberField, TextField
+from core.contract import (ChoiceField, DemoCard, Endpoint, ImageField, ImageOutput, JsonOutput, NumberField, TextField,
+                           VideoField, VideoOutput)
 from core.device import choose_device
 from core.drawing import Box, draw_boxes
 from core.media import example_photo
@@ -61,6 +68,9 @@ VIDEO_TIME_LIMIT = 90.0  # seconds of processing per clip; the frames done by th
 FEATURE_MAPS = ((19, 3), (10, 6), (5, 6), (3, 6), (2, 6), (1, 6))
 CLASS_COLUMNS = 91  # background + COCO ids 1..90
 _RAW_OUTPUTS = ["detection_out", "BoxEncodingPredictor/concat", "ClassPredictor/concat/sigmoid", "PriorBox/concat"]
+BUNDLED = "bundled"
+HUB_MODEL = "PekingU/rtdetr_r50vd"  # RT-DETR-R50, Apache-2.0; any hub id or folder of a transformers detector works
+MODEL_CHOICES = {BUNDLED: "Bundled SSD-MobileNet-v2 (offline)", HUB_MODEL: "Hub: RT-DETR-R50 (needs the network)"}
 
 # COCO's 80 classes under their original ids (1-90, ten ids unused); 0 is background.
 COCO_NAMES = {
@@ -85,6 +95,22 @@ class Detector:
     net: object  # cv2.dnn.Net
     device: str
     lock: threading.Lock = field(default_factory=threading.Lock)  # a cv2.dnn.Net is not thread-safe
+    name: str = BUNDLED
+    class_names: tuple[str, ...] = CLASS_NAMES
+
+
+@dataclass
+class HubDetector:
+    """A transformers detector (RT-DETR, DETR, YOLOS...) from the hub or a local folder."""
+
+    name: str  # the hub id or folder it was loaded from
+    processor: object  # its AutoImageProcessor
+    model: object  # its AutoModelForObjectDetection, in eval mode on ``device``
+    device: str
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(label for label in self.model.config.id2label.values() if label != "N/A")  # DETR's gaps
 
 
 @dataclass(frozen=True)
@@ -114,11 +140,16 @@ class DetectionResult:
     classes: frozenset[str]  # the class filter; empty = every class
     device: str
     seconds: float  # preprocess + forward + postprocess
-    raw: RawOutputs
+    raw: RawOutputs | None  # the bundled SSD's insides; None for a hub model
+    model: str  # "bundled", or the hub id or folder
 
 
-def load() -> Detector:
-    return MODELS.get("object_detection", _build_detector)
+def load(model: str = BUNDLED) -> Detector | HubDetector:
+    """The bundled SSD, or a transformers detector by hub id or local folder: each loaded once per process."""
+    model = (model or BUNDLED).strip()
+    if model == BUNDLED:
+        return MODELS.get("object_detection", _build_detector)
+    return MODELS.get(f"object_detection:{model}", partial(_build_hub_detector, model))
 
 
 def model_files() -> tuple[Path, Path]:
@@ -140,6 +171,21 @@ def _build_detector() -> Detector:
     return Detector(net, "cpu")
 
 
+def _build_hub_detector(path_or_id: str) -> HubDetector:
+    """The one loading path for hub ids and saved folders: any ``AutoModelForObjectDetection`` checkpoint."""
+    from transformers import AutoImageProcessor, AutoModelForObjectDetection
+
+    device = choose_device()
+    try:  # the model first: where the hub is unreachable, it fails after one file's retries, not two
+        model = AutoModelForObjectDetection.from_pretrained(path_or_id)
+        processor = AutoImageProcessor.from_pretrained(path_or_id)
+    except (OSError, ValueError, ImportError) as error:
+        raise InputError(f"The hub model {path_or_id!r} could not be downloaded or loaded "
+                         f"({error.__class__.__name__}), so it is not available here. "
+                         f"The bundled detector works offline: choose {BUNDLED!r}.") from None
+    return HubDetector(path_or_id, processor, model.to(device).eval(), device)
+
+
 # --- preprocess -------------------------------------------------------------------------
 
 def preprocess(photo: Image.Image) -> np.ndarray:
@@ -149,14 +195,15 @@ def preprocess(photo: Image.Image) -> np.ndarray:
     return cv2.dnn.blobFromImage(np.asarray(photo.convert("RGB")), size=(INPUT_SIZE, INPUT_SIZE), swapRB=False)
 
 
-def checked_classes(classes: Iterable[str] | None) -> frozenset[str]:
-    """The class filter, every name checked against COCO's; empty means every class."""
-    chosen = frozenset(name.strip().lower() for name in classes or () if name.strip())
-    unknown = sorted(chosen - set(CLASS_NAMES))
+def checked_classes(classes: Iterable[str] | None, known: tuple[str, ...] = CLASS_NAMES) -> frozenset[str]:
+    """The class filter, every name checked (in any case) against the detector's; empty means every class."""
+    spelled = {name.lower(): name for name in known}
+    wanted = {name.strip().lower() for name in classes or () if name.strip()}
+    unknown = sorted(wanted - set(spelled))
     if unknown:
         raise InputError(f"Unknown class {', '.join(map(repr, unknown))}. "
-                         f"The detector knows: {', '.join(CLASS_NAMES)}.")
-    return chosen
+                         f"The detector knows: {', '.join(known)}.")
+    return frozenset(spelled[name] for name in wanted)
 
 
 def _checked_threshold(threshold: float) -> float:
@@ -176,6 +223,19 @@ def forward(detector: Detector, blob: np.ndarray) -> RawOutputs:
                       priors[0, 0].reshape(-1, 4), priors[0, 1].reshape(-1, 4))
 
 
+def hub_forward(detector: HubDetector, photo: Image.Image, threshold: float) -> list[Detection]:
+    """One pass of a transformers detector; its own processor turns the outputs into boxes in pixels."""
+    import torch
+
+    inputs = detector.processor(images=photo.convert("RGB"), return_tensors="pt").to(detector.device)
+    with torch.inference_mode():
+        outputs = detector.model(**inputs)
+    size = torch.tensor([[photo.height, photo.width]], device=detector.device)
+    found = detector.processor.post_process_object_detection(outputs, threshold=threshold, target_sizes=size)[0]
+    labels, (width, height) = detector.model.config.id2label, photo.size
+    return [Detection(labels[label], round(score, 4), tuple(np.clip(box, 0, (width, height, width, height)).tolist()))
+            for score, label, box in zip(found["scores"].tolist(), found["labels"].tolist(), found["boxes"].tolist())]
+
 
 # --- postprocess ------------------------------------------------------------------------
 
@@ -186,17 +246,32 @@ def postprocess(rows: np.ndarray, size: tuple[int, int], threshold: float,
     detections = []
     for _, class_id, score, *corners in rows:
         label = COCO_NAMES.get(int(class_id))
-        if label is None or score < threshold or (classes and label not in classes):
+        if label is None or score < threshold:
             continue
         x1, y1, x2, y2 = np.clip(corners, 0.0, 1.0) * (width, height, width, height)
         detections.append(Detection(label, round(float(score), 4), (float(x1), float(y1), float(x2), float(y2))))
-    return sorted(detections, key=lambda d: -d.score)
+    return kept(detections, classes)
+
+
+def kept(detections: Iterable[Detection], classes: frozenset[str]) -> list[Detection]:
+    """Only the chosen classes (every class when none is chosen), best first."""
+    return sorted((d for d in detections if not classes or d.label in classes), key=lambda d: -d.score)
+
+
+def find_objects(detector: Detector | HubDetector, photo: Image.Image, threshold: float,
+                 classes: frozenset[str]) -> tuple[list[Detection], RawOutputs | None]:
+    """Detections in one format for both kinds of detector, and the bundled SSD's raw outputs (None for a hub one)."""
+    if isinstance(detector, HubDetector):
+        return kept(hub_forward(detector, photo, threshold), classes), None
+    raw = forward(detector, preprocess(photo))
+    return postprocess(raw.detections, photo.size, threshold, classes), raw
 
 
 @cache
 def class_color(label: str) -> tuple[int, int, int]:
     """A fixed colour per class, so a class looks the same in every picture and every frame."""
-    red, green, blue, _ = colormaps["tab20"](CLASS_NAMES.index(label) % 20)
+    index = CLASS_NAMES.index(label) if label in CLASS_NAMES else zlib.crc32(label.encode())  # a hub model's own
+    red, green, blue, _ = colormaps["tab20"](index % 20)
     return round(red * 255), round(green * 255), round(blue * 255)
 
 
@@ -207,16 +282,19 @@ def draw(photo: Image.Image, detections: list[Detection]) -> Image.Image:
 
 # --- the whole call ---------------------------------------------------------------------
 
-def detect(photo: Image.Image, threshold: float = DEFAULT_THRESHOLD,
-           classes: Iterable[str] | None = None) -> DetectionResult:
-    """Find objects in ``photo`` scoring at least ``threshold``, optionally only some classes."""
-    threshold, chosen = _checked_threshold(threshold), checked_classes(classes)
-    detector = load()
+def detect(photo: Image.Image, threshold: float = DEFAULT_THRESHOLD, classes: Iterable[str] | None = None,
+           model: str = BUNDLED) -> DetectionResult:
+    """Find objects in ``photo`` scoring at least ``threshold``, optionally only some classes.
+
+    ``model``: "bundled" (SSD-MobileNet-v2, offline), or the hub id or local folder of any
+    transformers object detector; both give the same result format.
+    """
+    threshold, detector = _checked_threshold(threshold), load(model)
+    chosen = checked_classes(classes, detector.class_names)
     with stopwatch() as watch:
-        raw = forward(detector, preprocess(photo))
-        detections = postprocess(raw.detections, photo.size, threshold, chosen)
+        detections, raw = find_objects(detector, photo, threshold, chosen)
     return DetectionResult(photo, draw(photo, detections), detections, threshold, chosen, detector.device,
-                           watch.seconds, raw)
+                           watch.seconds, raw, detector.name)
 
 
 def counts(detections: Iterable[Detection]) -> dict[str, int]:
@@ -251,21 +329,23 @@ ProgressCallback = Callable[[int, int], None]  # (frames done, frames expected)
 
 
 def detect_video(source: VideoSource, threshold: float = DEFAULT_THRESHOLD, classes: Iterable[str] | None = None,
-                 progress: ProgressCallback | None = None, time_limit: float = VIDEO_TIME_LIMIT) -> VideoResult:
+                 progress: ProgressCallback | None = None, time_limit: float = VIDEO_TIME_LIMIT,
+                 model: str = BUNDLED) -> VideoResult:
     """Detect objects frame by frame and return the annotated clip with per-frame counts.
 
     ``progress`` is called after every frame. Past ``time_limit`` seconds the work stops
     and the clip so far is returned (``stopped_early``), so a long clip never hangs a page.
+    ``model`` as for ``detect``.
     """
-    threshold, chosen = _checked_threshold(threshold), checked_classes(classes)
-    detector = load()
+    threshold, detector = _checked_threshold(threshold), load(model)
+    chosen = checked_classes(classes, detector.class_names)
     start, per_frame, stopped_early = time.perf_counter(), [], False
     with opened_video(source) as info:
         size = fitted_size(info.width, info.height, VIDEO_SIDE)
         with Mp4Writer(info.fps, size) as writer:
             for index, frame in enumerate(read_frames(info, size, MAX_VIDEO_SECONDS)):
                 picture = Image.fromarray(frame)
-                detections = postprocess(forward(detector, preprocess(picture)).detections, size, threshold, chosen)
+                detections, _ = find_objects(detector, picture, threshold, chosen)
                 writer.write(np.asarray(draw(picture, detections)))
                 per_frame.append({"time (s)": round(index / (info.fps or 25.0), 3), **counts(detections)})
                 if progress:
@@ -459,24 +539,55 @@ applied to the default boxes, kept when a class scores above your threshold, the
 NMS, which gives the same boxes as the graph's built-in NMS.
 """
 
+HUB_HOW_IT_WORKS = """
+**The hub model works differently.** RT-DETR (like DETR and YOLOS) is a *transformer*
+detector: no default boxes and no NMS. A fixed number of **object queries** (300 in
+RT-DETR, 100 in DETR) each attend to the whole picture and predict one box and one class.
+Training matched every real object to exactly one query (Hungarian matching), so the model
+learned not to answer twice and its output needs no suppression. The pictures of default
+boxes and NMS belong to the bundled SSD, so they are shown only for it.
+"""
+
 
 # --- Gradio / HTTP endpoint -------------------------------------------------------------
 
-def _endpoint(photo: Image.Image, threshold: float, classes: str) -> tuple[Image.Image, dict]:
+def _endpoint(photo: Image.Image, threshold: float, classes: str, model: str = BUNDLED) -> tuple[Image.Image, dict]:
     if photo is None:
         raise InputError("Add a photo first.")
-    result = detect(photo, float(threshold), (classes or "").split(","))
-    info = {"device": result.device, "seconds": round(result.seconds, 3), "counts": counts(result.detections),
-            "detections": detection_rows(result.detections)}
+    result = detect(photo, float(threshold), (classes or "").split(","), model)
+    info = {"model": result.model, "device": result.device, "seconds": round(result.seconds, 3),
+            "counts": counts(result.detections), "detections": detection_rows(result.detections)}
     return result.image, info
+
+
+def _video_endpoint(video: str, threshold: float, classes: str, model: str = BUNDLED) -> tuple[bytes, dict]:
+    if video is None:
+        raise InputError("Add a video first.")
+    result = detect_video(video, float(threshold), (classes or "").split(","), model=model)
+    info = {"model": model, "device": result.device, "seconds": round(result.seconds, 3),
+            "frames": result.frames_done, "stopped_early": result.stopped_early,
+            "counts_per_frame": result.counts_over_time.reset_index().to_dict("records")}
+    return result.video, info
+
+
+_THRESHOLD_FIELD = NumberField("threshold", "Confidence threshold", 0.05, 0.95, DEFAULT_THRESHOLD, step=0.05)
+_CLASSES_FIELD = TextField("classes", "Only these classes (comma-separated, empty = all)", "")
+_MODEL_FIELD = ChoiceField("model", "Model: the hub one is downloaded on first use and needs the network; "
+                                    "the bundled one works offline", tuple(MODEL_CHOICES), BUNDLED)
 
 
 ENDPOINT = Endpoint(
     fn=_endpoint,
-    inputs=(
-        ImageField("photo", "Your photo"),
-        NumberField("threshold", "Confidence threshold", 0.05, 0.95, DEFAULT_THRESHOLD, step=0.05),
-        TextField("classes", "Only these classes (comma-separated, empty = all)", ""),
-    ),
+    inputs=(ImageField("photo", "Your photo"), _THRESHOLD_FIELD, _CLASSES_FIELD, _MODEL_FIELD),
     outputs=(ImageOutput("Detections"), JsonOutput("Counts and boxes")),
+    title="Photo",
 )
+
+EXTRA_ENDPOINTS = (Endpoint(
+    fn=_video_endpoint,
+    inputs=(VideoField("video", f"Your clip (mp4, webm or mov, up to {MAX_VIDEO_SECONDS:.0f} s)"), _THRESHOLD_FIELD,
+            _CLASSES_FIELD, _MODEL_FIELD),
+    outputs=(VideoOutput("Annotated clip"), JsonOutput("Counts per frame")),
+    title="Video",
+    api_suffix="_video",
+),)

@@ -10,14 +10,14 @@ from ui import streamlit_kit as kit
 VIDEO_RESULT = "object_detection_video_result"  # session key: the last annotated clip survives reruns
 
 
-def photo_tab(threshold: float, classes: list[str]) -> None:
+def photo_tab(threshold: float, classes: list[str], model: str) -> None:
     input_column, output_column = st.columns(2, gap="large")
     with input_column:
         photo = kit.image_input("detect_photo", examples=demo.EXAMPLE_PHOTOS)
     if photo is None:
         return
     with kit.user_errors():
-        result = demo.detect(photo, threshold, classes)
+        result = demo.detect(photo, threshold, classes, model)
     with output_column:
         found_count = len(result.detections)
         st.image(result.image, width="stretch", caption=f"{found_count} object{'s' * (found_count != 1)} found "
@@ -36,7 +36,10 @@ def photo_tab(threshold: float, classes: list[str]) -> None:
     with csv:
         kit.download_csv(rows, "detections.csv")
     with st.expander("How it works", expanded=True):
-        how_it_works(result)
+        if result.raw is None:
+            st.markdown(demo.HUB_HOW_IT_WORKS)
+        else:
+            how_it_works(result)
 
 
 def how_it_works(result: demo.DetectionResult) -> None:
@@ -52,7 +55,7 @@ def how_it_works(result: demo.DetectionResult) -> None:
     after.image(insides.after_nms, width="stretch", caption=f"After NMS: {len(insides.kept)} kept")
 
 
-def video_tab(threshold: float, classes: list[str]) -> None:
+def video_tab(threshold: float, classes: list[str], model: str) -> None:
     clip = kit.video_input("detect_video", demo.example_clip)
     if clip is None:
         return
@@ -63,7 +66,8 @@ def video_tab(threshold: float, classes: list[str]) -> None:
             bar.progress(min(1.0, done / expected), text=f"Frame {done} of about {expected}")
 
         with kit.user_errors():
-            st.session_state[VIDEO_RESULT] = demo.detect_video(clip, threshold, classes, progress=show_progress)
+            st.session_state[VIDEO_RESULT] = demo.detect_video(clip, threshold, classes, progress=show_progress,
+                                                               model=model)
         bar.empty()
     result: demo.VideoResult | None = st.session_state.get(VIDEO_RESULT)
     if result is None:
@@ -85,6 +89,10 @@ def video_tab(threshold: float, classes: list[str]) -> None:
 
 
 kit.page_header(demo.CARD)
+detector = st.radio("Model", list(demo.MODEL_CHOICES), format_func=demo.MODEL_CHOICES.get, horizontal=True)
+st.caption("The hub model (RT-DETR, a transformer detector) is more accurate but is downloaded from the Hugging Face "
+           "Hub on first use. Where the hub cannot be reached you get a message, and the bundled detector keeps "
+           "working offline.")
 threshold_column, classes_column = st.columns([1, 2])
 confidence = threshold_column.slider("Confidence threshold", 0.05, 0.95, demo.DEFAULT_THRESHOLD, 0.05,
                                      help="Boxes scoring below this are not shown. Lower it to see more, "
@@ -93,6 +101,6 @@ only = classes_column.multiselect("Only these classes (empty = all 80)", demo.CL
                                   placeholder="every class")
 photo_panel, video_panel = st.tabs(["Photo", "Video"])
 with photo_panel:
-    photo_tab(confidence, only)
+    photo_tab(confidence, only, detector)
 with video_panel:
-    video_tab(confidence, only)
+    video_tab(confidence, only, detector)

@@ -1,4 +1,4 @@
-"""The Gradio front end serves the same demos: one API endpoint per registered demo."""
+"""The Gradio front end serves the same demos: one API endpoint per registered demo, more where it declares them."""
 import json
 
 import pytest
@@ -13,6 +13,8 @@ def test_every_demo_has_an_endpoint(gradio_client):
     endpoints = gradio_client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     for demo in DEMOS:
         assert f"/{demo.CARD.slug}" in endpoints
+        for extra in getattr(demo, "EXTRA_ENDPOINTS", ()):
+            assert f"/{demo.CARD.slug}{extra.api_suffix}" in endpoints
 
 
 def test_style_endpoint_returns_an_image_of_the_requested_size(gradio_client, tmp_path):

@@ -1,6 +1,9 @@
 """Object Detection on short clips: annotated clip back, per-frame counts, progress, limits."""
+from pathlib import Path
+
 import numpy as np
 import pytest
+from gradio_client import handle_file
 
 from core.media import example_photo
 from core.validation import InputError
@@ -65,3 +68,20 @@ def test_page_annotates_the_example_clip(gallery):
     next(button for button in app.button if button.label == "Detect objects in the clip").click().run()
     assert not app.exception
     assert app.get("video") and any("frames in" in caption.value for caption in app.caption)
+
+
+def test_gradio_video_endpoint_returns_the_annotated_clip_with_the_same_frame_count(gradio_client, tmp_path):
+    clip = tmp_path / "motorcycle.mp4"
+    clip.write_bytes(encode_mp4([np.asarray(example_photo("Motorcycle").resize((160, 108)))] * 20, fps=10))
+    video, details = gradio_client.predict(handle_file(str(clip)), 0.5, "", "bundled",
+                                           api_name="/object_detection_video")
+    assert count_frames(Path(video).read_bytes()) == 20
+    assert details["frames"] == 20 and len(details["counts_per_frame"]) == 20
+    assert details["counts_per_frame"][0]["motorcycle"] == 1
+
+
+def test_gradio_video_endpoint_explains_a_file_that_is_not_a_video(gradio_client, tmp_path):
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("not really a video" * 100)
+    with pytest.raises(Exception, match="not a video we can read"):
+        gradio_client.predict(handle_file(str(fake)), 0.5, "", "bundled", api_name="/object_detection_video")
