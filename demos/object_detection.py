@@ -43,6 +43,7 @@ from core.contract import (ChoiceField, DemoCard, Endpoint, ImageField, ImageOut
                            VideoField, VideoOutput)
 from core.device import choose_device
 from core.drawing import Box, draw_boxes
+from core.hub import local_files_only
 from core.media import example_photo
 from core.models import MODELS
 from core.timing import stopwatch
@@ -176,9 +177,10 @@ def _build_hub_detector(path_or_id: str) -> HubDetector:
     from transformers import AutoImageProcessor, AutoModelForObjectDetection
 
     device = choose_device()
-    try:  # the model first: where the hub is unreachable, it fails after one file's retries, not two
-        model = AutoModelForObjectDetection.from_pretrained(path_or_id)
-        processor = AutoImageProcessor.from_pretrained(path_or_id)
+    local_only = local_files_only(path_or_id)
+    try:
+        model = AutoModelForObjectDetection.from_pretrained(path_or_id, local_files_only=local_only)
+        processor = AutoImageProcessor.from_pretrained(path_or_id, local_files_only=local_only)
     except (OSError, ValueError, ImportError) as error:
         raise InputError(f"The hub model {path_or_id!r} could not be downloaded or loaded "
                          f"({error.__class__.__name__}), so it is not available here. "

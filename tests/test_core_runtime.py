@@ -82,3 +82,15 @@ def test_least_recently_used_models_are_evicted_over_budget():
     cache.get("old", lambda: bytearray(60 * 2**20))
     cache.get("new", lambda: bytearray(60 * 2**20))
     assert cache.is_loaded("new") and not cache.is_loaded("old")
+
+
+def test_hub_loading_goes_local_at_once_when_the_hub_is_out_of_reach(monkeypatch, tmp_path):
+    from core import hub
+
+    def refuse(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(hub.socket, "create_connection", refuse)
+    assert not hub.hub_reachable()
+    assert hub.local_files_only("some-org/some-model")
+    assert hub.local_files_only(tmp_path)  # a saved folder never needs the hub

@@ -47,14 +47,14 @@ def test_summary_keeps_the_topic_sentences_in_order_and_drops_the_filler(topic, 
     kept = [summary.sentences[index].text for index in summary.chosen]
     assert kept == topic  # every topic sentence, no filler, in the article's order
     assert summary.text == " ".join(topic)
-    assert summary.encoder == encoder
+    assert (summary.method, summary.model) == ("extractive", encoder)
 
 
 def test_language_is_detected_and_picks_the_encoder_that_reads_it():
     english = summarisation.summarise(interleaved(ENGLISH_TOPIC, ENGLISH_FILLER), count=2)
     russian = summarisation.summarise(interleaved(RUSSIAN_TOPIC, RUSSIAN_FILLER), count=2)
-    assert (english.language, english.encoder, english.language_detected) == ("en", "minilm", True)
-    assert (russian.language, russian.encoder) == ("ru", "e5")
+    assert (english.language, english.model, english.language_detected) == ("en", "minilm", True)
+    assert (russian.language, russian.model) == ("ru", "e5")
 
 
 @pytest.mark.parametrize("length, count, ratio, expected", [
@@ -71,7 +71,7 @@ def test_length_control_is_obeyed(length, count, ratio, expected):
 
 def test_headline_is_the_single_most_central_sentence():
     summary = summarisation.summarise(interleaved(RUSSIAN_TOPIC, RUSSIAN_FILLER), length="headline")
-    assert summary.chosen == [int(summary.centrality.argmax())]
+    assert summary.chosen == [int(summary.ranking.centrality.argmax())]
     assert summary.text in RUSSIAN_TOPIC
 
 
@@ -122,8 +122,8 @@ def test_explain_shades_every_sentence_and_draws_heatmap_and_map():
     assert insides["shaded"].count("<span") == len(summary.sentences)
     assert insides["shaded"].count("font-weight: 700") == 3
     assert insides["similarity"].axes[0].images  # the heatmap
-    assert summary.similarity.shape == (8, 8)
-    points, _ = summarisation.embedding_map(summary.embeddings)
+    assert summary.ranking.similarity.shape == (8, 8)
+    points, _ = summarisation.embedding_map(summary.ranking.embeddings)
     assert points.shape == (8, 2)
 
 
@@ -148,7 +148,8 @@ def test_page_shows_a_message_for_a_one_sentence_paste(gallery):
 
 def test_gradio_endpoint_returns_the_summary_and_details(gradio_client):
     text = interleaved(ENGLISH_TOPIC, ENGLISH_FILLER)
-    summary, details = gradio_client.predict(text, "auto", "sentences", 2, 0.3, "auto", api_name="/summarisation")
+    summary, details = gradio_client.predict(text, "auto", "sentences", 2, 0.3, "auto", "extractive",
+                                              api_name="/summarisation")
     details = details if isinstance(details, dict) else json.loads(details)
     assert details["language"] == "en" and len(details["chosen"]) == 2
     numbers = details["chosen"]
@@ -158,5 +159,5 @@ def test_gradio_endpoint_returns_the_summary_and_details(gradio_client):
 
 def test_gradio_endpoint_explains_bad_input(gradio_client):
     with pytest.raises(Exception, match="single sentence"):
-        gradio_client.predict("One lonely sentence here.", "auto", "sentences", 2, 0.3, "auto",
+        gradio_client.predict("One lonely sentence here.", "auto", "sentences", 2, 0.3, "auto", "extractive",
                               api_name="/summarisation")
