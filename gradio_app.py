@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import uuid
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import gradio as gr
 from gradio import processing_utils
 
 from core import contract
-from core.media import example_photo, example_photo_names
+from core.media import example_photo, example_photo_names, png_bytes
 from core.validation import InputError, read_image
 from demos import DEMOS
 
@@ -33,13 +34,38 @@ class UploadedImage(gr.Image):
         return None if payload is None else payload.path
 
 
+def _cached_once(data: bytes, file_name: str, cache_dir: str) -> str:
+    """Store a result in Gradio's cache under its content hash, written once and atomically.
+
+    Gradio's own helpers rewrite the hash-named file in place on every request, so two
+    visitors getting the same result (say, both clicked the same example) could download a
+    half-written file; measured with 8 concurrent clients.
+    """
+    path = Path(cache_dir) / processing_utils.hash_bytes(data) / file_name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial_file = path.with_name(f".{uuid.uuid4().hex}.part")
+        partial_file.write_bytes(data)
+        os.replace(partial_file, path)
+    return str(path.resolve())
+
+
+class ResultImage(gr.Image):
+    """An output image box for the PIL pictures demos return, cached with ``_cached_once``."""
+
+    def postprocess(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return super().postprocess(_cached_once(png_bytes(value), "result.png", self.GRADIO_CACHE))
+
+
 class AnnotatedClip(gr.Video):
-    """A video box fed the MP4 bytes a demo returns, stored in Gradio's own cache (no stray temp files)."""
+    """A video box fed the MP4 bytes a demo returns, cached with ``_cached_once`` (no stray temp files)."""
 
     def postprocess(self, value: bytes | None) -> Any:
         if value is None:
             return None
-        return super().postprocess(processing_utils.save_bytes_to_cache(value, "annotated.mp4", self.GRADIO_CACHE))
+        return super().postprocess(_cached_once(value, "annotated.mp4", self.GRADIO_CACHE))
 
 
 def _component(field: contract.Field) -> gr.components.Component:
@@ -58,7 +84,7 @@ def _component(field: contract.Field) -> gr.components.Component:
 
 def _output(output: contract.Output) -> gr.components.Component:
     if isinstance(output, contract.ImageOutput):
-        return gr.Image(label=output.label, type="pil", format="png")
+        return ResultImage(label=output.label, type="pil", format="png")
     if isinstance(output, contract.JsonOutput):
         return gr.JSON(label=output.label)
     if isinstance(output, contract.VideoOutput):
