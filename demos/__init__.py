@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from demos import audio_digits, emotion, object_detection, recommender, style_transfer, summarisation
+from demos import (audio_digits, emotion, image_generation, object_detection, recommender, style_transfer,
+                   summarisation, translation)
 
-DEMOS: tuple[ModuleType, ...] = (style_transfer, object_detection, emotion, audio_digits, recommender, summarisation)
+DEMOS: tuple[ModuleType, ...] = (style_transfer, object_detection, emotion, audio_digits, recommender, summarisation,
+                                 translation, image_generation)
 
 
 def by_slug(slug: str) -> ModuleType:

@@ -126,6 +126,34 @@ def recommender_assets() -> None:
     FigureCanvasAgg(figure).print_png(ASSETS / "thumbnails" / "recommender.png")
 
 
+def translation_assets() -> None:
+    """The cross-attention heatmap of an example sentence translated by the bundled model."""
+    import io
+
+    from demos import translation
+
+    result = translation.translate(translation.example_sentences()["en"][0])
+    figure = translation.explain(result)["figure"]
+    figure.set_size_inches(4.8, 2.7)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, facecolor="white")
+    card_thumbnail(Image.open(buffer).convert("RGB")).save(ASSETS / "thumbnails" / "translation.png", optimize=True)
+
+
+def image_generation_assets() -> None:
+    """Three diffusion samples being denoised, left (noise) to right (the image)."""
+    import torch
+
+    from demos import image_generation
+
+    tiles = []
+    for name in ("Sneaker", "Dress", "Bag"):
+        trajectory = image_generation.generate_diffusion(name, 0, 1, 25, "DDIM", 2.0).trajectory
+        tiles += [frame.noisy[0] for frame in trajectory.frames[::8]] + [trajectory.images[0]]  # 4 steps + result
+    card_thumbnail(image_generation.grid(torch.stack(tiles), columns=5, scale=4).convert("RGB")).save(
+        ASSETS / "thumbnails" / "image_generation.png", optimize=True)
+
+
 if __name__ == "__main__":
     audio_digits_assets()
     object_detection_assets()
@@ -133,3 +161,5 @@ if __name__ == "__main__":
     style_assets()
     summarisation_assets()
     recommender_assets()
+    translation_assets()
+    image_generation_assets()

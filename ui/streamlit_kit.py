@@ -187,3 +187,16 @@ def document_input(key: str, examples: Mapping[str, str], label: str = "Your tex
 def download_text(text: str, file_name: str, label: str = "Download TXT") -> None:
     st.download_button(label, text.encode("utf-8"), file_name=file_name, mime="text/plain",
                        on_click="ignore", icon=":material/download:")
+
+
+def key_numbers(numbers: Mapping[str, str]) -> None:
+    """A row of labelled figures (st.metric), one column each."""
+    if not numbers:
+        return
+    for column, (label, value) in zip(st.columns(len(numbers)), numbers.items()):
+        column.metric(label, value)
+
+
+def download_gif(data: bytes, file_name: str, label: str = "Download GIF") -> None:
+    st.download_button(label, data, file_name=file_name, mime="image/gif",
+                       on_click="ignore", icon=":material/download:")

@@ -1,0 +1,95 @@
+"""Translation page: widgets only; the work is in demos.translation."""
+from __future__ import annotations
+
+import streamlit as st
+
+from demos import translation as demo
+from ui import streamlit_kit as kit
+
+TEXT_KEY, SUBMITTED_KEY, EXAMPLE_KEY = "translation_text", "translation_submitted", "translation_example"
+DIRECTION_LABELS = {"auto": "Detect language", **demo.DIRECTIONS}
+EXAMPLES = demo.example_sentences()
+
+
+def use_example() -> None:
+    """An example click fills the source box and translates it at once."""
+    chosen = st.session_state[EXAMPLE_KEY]
+    if chosen:
+        st.session_state[TEXT_KEY] = st.session_state[SUBMITTED_KEY] = chosen
+
+
+kit.page_header(demo.CARD)
+st.session_state.setdefault(TEXT_KEY, EXAMPLES["en"][0])
+st.session_state.setdefault(SUBMITTED_KEY, EXAMPLES["en"][0])
+
+direction_column, model_column = st.columns([3, 2], gap="large")
+direction = direction_column.segmented_control("Direction", list(DIRECTION_LABELS), default="auto",
+                                               format_func=DIRECTION_LABELS.get, key="translation_direction")
+model = model_column.radio("Model", list(demo.MODEL_CHOICES), format_func=demo.MODEL_CHOICES.get,
+                           key="translation_model")
+if model == "bundled":
+    st.caption(f"⚠️ {demo.BUNDLED_LIMITS}")
+
+source_column, target_column = st.columns(2, gap="large")
+with source_column:
+    with st.form("translation_form", border=False):
+        text = st.text_area("Source text (Russian or English)", height=180, key=TEXT_KEY,
+                            placeholder="Type or paste a few sentences…")
+        if st.form_submit_button("Translate", type="primary", icon=":material/translate:"):
+            st.session_state[SUBMITTED_KEY] = text
+    beam_column, alternatives_column = st.columns(2)
+    beams = beam_column.slider("Beam size", 1, demo.MAX_BEAMS, 4, key="translation_beams",
+                               help="How many partial translations beam search keeps at each step (1 = greedy).")
+    alternatives = alternatives_column.slider(
+        "Alternatives", 1, demo.MAX_BEAMS, 1, key="translation_alternatives",
+        help="How many of the best complete translations to list per sentence (n-best); at most the beam size.")
+    alternatives = min(alternatives, beams)  # beam search only ever holds `beams` complete hypotheses
+
+with target_column, kit.user_errors(), st.spinner("Translating…"):
+    translation = demo.translate(st.session_state[SUBMITTED_KEY], direction=direction or "auto", model=model,
+                                 beams=beams, alternatives=alternatives)
+    direction_name = demo.DIRECTIONS[f"{translation.source_language}-{translation.target_language}"]
+    st.markdown(f"**Translation** · {direction_name} ({'detected' if translation.language_detected else 'chosen'})")
+    st.code(translation.text, language=None, wrap_lines=True)  # the code box has a copy button
+    kit.ran_on(translation.device, translation.seconds)
+    kit.download_text(translation.text, "translation.txt")
+for notice in translation.notices:
+    st.info(notice, icon="ℹ️")
+st.pills("Examples: click one to translate it", EXAMPLES["en"] + EXAMPLES["ru"], key=EXAMPLE_KEY,
+         on_change=use_example)
+
+if alternatives > 1:
+    st.subheader("Alternatives (n-best)")
+    st.caption("Score: mean log-probability per output token (closer to 0 = more confident).")
+    st.dataframe(demo.alternatives_table(translation), hide_index=True)
+
+st.subheader("Where the decoder looked: cross-attention")
+layers, heads = demo.attention_layout(translation)
+choices = st.columns([4, 1, 1])
+sentence = choices[0].selectbox("Sentence", range(len(translation.sentences)), key="translation_sentence",
+                                format_func=lambda i: f"{i + 1}. {translation.sentences[i].source.text}")
+layer = choices[1].selectbox("Layer", [None, *range(layers)], key="translation_layer",
+                             format_func=lambda i: "average" if i is None else str(i + 1))
+head = choices[2].selectbox("Head", [None, *range(heads)], key="translation_head",
+                            format_func=lambda i: "average" if i is None else str(i + 1))
+with kit.user_errors():
+    insides = demo.explain(translation, sentence or 0, layer, head)
+figure_column, tokens_column = st.columns([3, 2], gap="large")
+figure_column.pyplot(insides["figure"], width="stretch")
+with tokens_column:
+    st.markdown("**Subword tokens the encoder read**")
+    st.markdown(" ".join(f"`{t}`" for t in insides["source_tokens"]))
+    st.markdown("**Subword tokens the decoder wrote**")
+    st.markdown(" ".join(f"`{t}`" for t in insides["target_tokens"]))
+    st.caption("Each row of the heatmap is one output token; its cells show how much each source token "
+               "weighed while the decoder chose it. `▁` (· in the heatmap) marks the start of a word.")
+
+with st.expander("How it works", expanded=True):
+    st.markdown(demo.HOW_IT_WORKS)
+    story = demo.training_story()
+    if story["loss_curve"]:
+        st.image(str(story["loss_curve"]), caption="Training of the bundled model", width=640)
+    kit.key_numbers(demo.story_numbers(story))
+    if story["scores"]:
+        st.caption("Scores on held-out sentences (sacrebleu), beam search as in the demo:")
+        st.dataframe(demo.score_table(story), hide_index=True)

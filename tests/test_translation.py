@@ -1,0 +1,193 @@
+"""Translation as a visitor uses it: Russian or English in, the other language out, sentence by
+sentence, with alternatives and the cross-attention behind them.
+
+The shipped model is exercised as is; the loading code is also driven through a tiny
+MarianMT model and tokenizer that the test builds and saves to a temporary folder (the same
+``from_pretrained`` path a hub checkpoint takes), so nothing here needs the network.
+"""
+import json
+import re
+
+import pytest
+import sentencepiece as spm
+
+from core.validation import InputError
+from demos import translation
+from scripts.prepare_translation_data import TARGET_TAGS, build_tokenizer
+from scripts.train_translation import Recipe, build_model
+
+CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+TINY_CORPUS = [
+    "I love my cat.", "Я люблю свою кошку.", "Where is the station?", "Где вокзал?",
+    "We live in a big city.", "Мы живём в большом городе.", "It is cold today.", "Сегодня холодно.",
+    "Tom reads a book in the garden.", "Том читает книгу в саду.",
+]
+
+
+def mostly(script: re.Pattern, text: str) -> bool:
+    letters = [char for char in text if char.isalpha()]
+    return bool(letters) and len(script.findall(text)) > 0.5 * len(letters)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    """A freshly initialised (untrained) 1-layer MarianMT with a 60-piece shared vocabulary, saved with
+    save_pretrained: it checks plumbing and shapes, never translation quality."""
+    folder = tmp_path_factory.mktemp("tiny_marian")
+    prefix = folder / "tiny_spm"
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(TINY_CORPUS * 3), model_prefix=str(prefix), vocab_size=60, model_type="bpe",
+        character_coverage=1.0, bos_id=-1, eos_id=-1, unk_id=0, pad_id=-1, hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    tokenizer = build_tokenizer(prefix.with_suffix(".model"), folder)
+    model = build_model(Recipe(d_model=16, layers=1, heads=2, ffn=32), tokenizer)
+    model.save_pretrained(folder / "tokenizer")
+    return str(folder / "tokenizer")
+
+
+# --- the shipped model ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, direction, target_script", [
+    ("I love my cat.", "en-ru", CYRILLIC),
+    ("Where is the train station?", "en-ru", CYRILLIC),
+    ("Я люблю свою собаку.", "ru-en", LATIN),
+    ("Мы живём в большом городе.", "ru-en", LATIN),
+])
+def test_shipped_model_translates_simple_sentences_into_the_other_script(text, direction, target_script):
+    result = translation.translate(text)
+    assert f"{result.source_language}-{result.target_language}" == direction and result.language_detected
+    assert mostly(target_script, result.text), result.text
+    assert result.model == str(translation.MODEL_DIR)
+
+
+@pytest.mark.parametrize("text, key_word", [  # sentences written for this test, absent from the training data
+    ("Tom is reading a book in the garden.", "Том"),
+    ("It is very cold today.", "очень"),
+    ("Мы живём в большом городе.", "city"),
+])
+def test_shipped_model_gets_the_key_word_of_simple_unseen_sentences(text, key_word):
+    assert key_word in translation.translate(text).text
+
+
+def test_shipped_model_is_one_bidirectional_fp16_checkpoint_under_25_mb():
+    files = list(translation.MODEL_DIR.glob("*.safetensors"))
+    assert files and all(f.stat().st_size <= 25 * 2**20 for f in files)
+    config = json.loads((translation.MODEL_DIR / "config.json").read_text())
+    assert config["dtype"] == "float16"
+    assert translation.load().bidirectional
+
+
+def test_sentences_are_translated_one_by_one_and_rejoined_with_the_paragraphs():
+    text = "I love my cat. Where is the station?\n\nIt is cold today."
+    result = translation.translate(text, beams=2)
+    assert [s.source.text for s in result.sentences] == ["I love my cat.", "Where is the station?", "It is cold today."]
+    first_paragraph, second_paragraph = result.text.split("\n\n")
+    assert first_paragraph == f"{result.sentences[0].best} {result.sentences[1].best}"
+    assert second_paragraph == result.sentences[2].best
+
+
+def test_n_best_alternatives_come_with_scores_best_first():
+    result = translation.translate("Tom is reading a book in the garden.", beams=4, alternatives=3)
+    hypotheses = result.sentences[0].hypotheses
+    assert len(hypotheses) == 3 and len({h.text for h in hypotheses}) == 3
+    scores = [h.score for h in hypotheses]
+    assert scores == sorted(scores, reverse=True) and all(score < 0 for score in scores)
+    assert [row["rank"] for row in translation.alternatives_table(result)] == [1, 2, 3]
+
+
+def test_cross_attention_has_one_row_per_output_token_and_one_column_per_source_token():
+    result = translation.translate("Я люблю свою собаку. Сегодня холодно.")
+    attention = translation.explain(result, sentence=1)["attention"]
+    layers, heads = translation.attention_layout(result)
+    assert attention.source_tokens[0] == TARGET_TAGS["en"] and attention.source_tokens[-1] == "</s>"
+    assert attention.weights.shape == (layers, heads, len(attention.target_tokens), len(attention.source_tokens))
+    assert attention.weights.sum(axis=-1) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_batches_give_the_same_translations_as_one_sentence_at_a_time(monkeypatch):
+    translator = translation.load()
+    inputs = translation.model_inputs(translator, TINY_CORPUS[::2], "ru")
+    alone = [translation.generate(translator, [text], 1, 1)[0][0].text for text in inputs]
+    monkeypatch.setattr(translation, "BATCH_SIZE", 2)
+    batched = [hypotheses[0].text for hypotheses in translation.generate(translator, inputs, 1, 1)]
+    assert batched == alone
+
+
+# --- bad input --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, message", [
+    ("  \n ", "empty"),
+    ("12 345 + 67 = 12 412", "no words"),
+    ("😀🎉👍", "no words"),
+    ("Der Stadtrat hat die neue Brücke über den Fluss eröffnet, und sie verbindet die Altstadt mit dem Norden.",
+     "does not look Russian or English"),
+    ("word " * 30_000, "too long"),
+])
+def test_bad_text_gets_a_clear_message(text, message):
+    with pytest.raises(InputError, match=message):
+        translation.translate(text)
+
+
+def test_impossible_options_are_refused():
+    with pytest.raises(InputError, match="at most as many as the beam size"):
+        translation.translate("Hello.", beams=2, alternatives=3)
+    with pytest.raises(InputError, match="Unknown model"):
+        translation.translate("Hello.", model="no-such-model")
+
+
+def test_hub_model_without_network_gets_a_message_not_a_traceback():  # conftest: HF_HUB_OFFLINE=1
+    with pytest.raises(InputError, match="need a network connection"):
+        translation.translate("Hello, my friend.", model="hub")
+
+
+def test_a_chosen_direction_against_the_text_is_translated_with_a_notice(tiny_model_dir):
+    result = translation.translate("Я люблю свою кошку.", direction="en-ru", model=tiny_model_dir)
+    assert (result.source_language, result.language_detected) == ("en", False)
+    assert any("looks Russian" in notice for notice in result.notices)
+
+
+def test_long_texts_are_capped_with_a_notice(tiny_model_dir):
+    text = " ".join(f"Sentence number {i} is here." for i in range(translation.MAX_SENTENCES + 5))
+    result = translation.translate(text, beams=1, model=tiny_model_dir)
+    assert len(result.sentences) == translation.MAX_SENTENCES
+    assert any(f"only the first {translation.MAX_SENTENCES}" in notice for notice in result.notices)
+
+
+# --- any saved MarianMT checkpoint, through the one from_pretrained path ------------------
+
+def test_a_saved_marian_checkpoint_round_trips_through_the_loader(tiny_model_dir):
+    translator = translation.load(tiny_model_dir)
+    assert translator.name == tiny_model_dir and translator.bidirectional
+    assert translator.model.config.d_model == 16
+    result = translation.translate("I love my cat. It is cold today.", model=tiny_model_dir, beams=3, alternatives=2)
+    assert result.model == tiny_model_dir and len(result.sentences) == 2
+    assert all(len(s.hypotheses) == 2 for s in result.sentences)
+    attention = translation.cross_attention(result, sentence=0, alternative=1)
+    assert attention.weights.shape[2:] == (len(attention.target_tokens), len(attention.source_tokens))
+
+
+# --- front ends -------------------------------------------------------------------------
+
+def test_page_translates_the_example_and_then_what_the_visitor_submits(gallery):
+    gallery.switch_page("pages/translation.py").run()
+    assert not gallery.exception and not gallery.error
+    assert mostly(CYRILLIC, gallery.code[0].value)  # the first English example, in Russian
+    gallery.text_area(key="translation_text").input("Мы живём в большом городе. Сегодня холодно.")
+    gallery.button(key="FormSubmitter:translation_form-Translate").click().run()
+    assert not gallery.exception and not gallery.error
+    assert mostly(LATIN, gallery.code[0].value)
+    assert "Russian → English (detected)" in " ".join(m.value for m in gallery.markdown)
+
+
+def test_gradio_endpoint_returns_the_translation_and_its_alternatives(gradio_client):
+    text, details = gradio_client.predict("I love my cat.", "auto", 4, 2, "bundled", api_name="/translation")
+    details = details if isinstance(details, dict) else json.loads(details)
+    assert mostly(CYRILLIC, text)
+    assert details["target_language"] == "ru" and len(details["sentences"][0]["alternatives"]) == 2
+
+
+def test_gradio_endpoint_explains_bad_input(gradio_client):
+    with pytest.raises(Exception, match="no words"):
+        gradio_client.predict("12345", "auto", 4, 1, "bundled", api_name="/translation")
