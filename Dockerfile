@@ -30,7 +30,7 @@ COPY --chown=gallery . .
 # warm every bundled model once at build time: a broken model file fails the build, not a visitor
 RUN python scripts/warm_models.py
 
-USER gallery
+USER 1000
 EXPOSE 8501
-HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"
+HEALTHCHECK CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"]
 CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -1,9 +1,9 @@
-"""Neural Gallery: entry point, navigation and the gallery home. Loads no model."""
+"""Neural Gallery: entry point, navigation and the gallery home. Loads no model and imports no demo."""
 from __future__ import annotations
 
 import streamlit as st
 
-from demos import DEMOS
+from demos import CARDS
 from ui.streamlit_kit import GALLERY_NAVIGATION
 
 CARDS_PER_ROW = 3
@@ -17,11 +17,10 @@ def home() -> None:
         "and *how* the model got there."
     )
     st.caption("Every model works offline; each demo says whether it ran on a GPU or the CPU.")
-    for start in range(0, len(DEMOS), CARDS_PER_ROW):
+    for start in range(0, len(CARDS), CARDS_PER_ROW):
         columns = st.columns(CARDS_PER_ROW)
-        for column, demo in zip(columns, DEMOS[start:start + CARDS_PER_ROW]):
+        for column, card in zip(columns, CARDS[start:start + CARDS_PER_ROW]):
             with column, st.container(border=True):
-                card = demo.CARD
                 if card.thumbnail.exists():
                     st.image(str(card.thumbnail), width="stretch")
                 st.subheader(f"{card.icon} {card.title}")
@@ -33,8 +32,7 @@ def home() -> None:
 def main() -> None:
     st.set_page_config(page_title="Neural Gallery", page_icon="🖼️", layout="wide")
     gallery = st.Page(home, title="Gallery", icon="🏠", default=True)
-    demo_pages = [st.Page(d.CARD.page, title=d.CARD.title, icon=d.CARD.icon, url_path=d.CARD.slug)
-                  for d in DEMOS]
+    demo_pages = [st.Page(card.page, title=card.title, icon=card.icon, url_path=card.slug) for card in CARDS]
     st.session_state[GALLERY_NAVIGATION] = True
     st.navigation({"Neural Gallery": [gallery], "Demos": demo_pages}).run()
 

@@ -10,6 +10,7 @@ A demo module exposes:
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -34,6 +35,18 @@ class DemoCard:
     @property
     def page(self) -> str:
         return f"pages/{self.slug}.py"
+
+
+def read_card(module_path: Path) -> DemoCard:
+    """The ``CARD = DemoCard(...)`` of a demo module, read from its source without importing it:
+    the gallery home and the navigation need every card, but importing every demo (and with it
+    torch, pandas, matplotlib...) would slow down the first page a visitor sees. Its fields must
+    therefore be literals (tests/test_gallery_home.py checks the static card equals the imported one)."""
+    for node in ast.parse(module_path.read_text(encoding="utf-8")).body:
+        if (isinstance(node, ast.Assign) and [getattr(target, "id", None) for target in node.targets] == ["CARD"]
+                and isinstance(node.value, ast.Call)):
+            return DemoCard(**{keyword.arg: ast.literal_eval(keyword.value) for keyword in node.value.keywords})
+    raise ValueError(f"{module_path} has no CARD = DemoCard(...)")
 
 
 # Front-end-neutral fields for an endpoint's inputs and outputs.

