@@ -13,7 +13,7 @@ from types import ModuleType
 from core.contract import DemoCard, read_card
 
 DEMO_NAMES: tuple[str, ...] = ("style_transfer", "object_detection", "emotion", "audio_digits", "recommender",
-                               "summarisation", "translation", "image_generation")  # gallery order
+                               "summarisation", "translation", "image_generation", "atari")  # gallery order
 
 CARDS: tuple[DemoCard, ...] = tuple(read_card(Path(__file__).with_name(f"{name}.py")) for name in DEMO_NAMES)
 

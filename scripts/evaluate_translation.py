@@ -53,7 +53,7 @@ def score_direction(translator, sources: list[str], references: list[str], targe
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/translation_data"))
+    parser.add_argument("--data-dir", type=Path, default=REPO / "runs" / "translation" / "data")
     parser.add_argument("--model", default=str(translation.MODEL_DIR))
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--limit", type=int, default=None, help="first N pairs of each test set (quick runs)")

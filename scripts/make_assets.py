@@ -154,6 +154,21 @@ def image_generation_assets() -> None:
         ASSETS / "thumbnails" / "image_generation.png", optimize=True)
 
 
+def atari_assets() -> None:
+    """A moment of the Pong replay (the game and the agent's mind) and the 4 stacked frames the network saw."""
+    from demos import atari
+
+    moments = []
+    episode = atari.play("pong", atari.REPLAY_SEED, 100,
+                         progress=lambda progress: moments.append(progress.frame) if progress.decisions == 100 else None)
+    thumbnail = Image.new("RGB", THUMBNAIL, (24, 26, 33))
+    thumbnail.paste(Image.fromarray(moments[-1]).resize((360, 270), Image.LANCZOS), (0, 0))
+    for index, frame in enumerate(atari.input_stack(episode, episode.decisions - 1)):
+        grey = Image.fromarray(frame).resize((62, 62), Image.NEAREST).convert("RGB")
+        thumbnail.paste(grey, (389, 5 + index * 66))
+    thumbnail.save(ASSETS / "thumbnails" / "atari.png", optimize=True)
+
+
 if __name__ == "__main__":
     audio_digits_assets()
     object_detection_assets()
@@ -163,3 +178,4 @@ if __name__ == "__main__":
     recommender_assets()
     translation_assets()
     image_generation_assets()
+    atari_assets()

@@ -11,7 +11,7 @@ SentencePiece vocabulary on the training text of both languages, and writes:
 - <out>/encoded.pt  token ids of every training and dev example, both directions
 - models/translation/data_splits.json  sizes, sources and a short hash of every held-out pair
 
-Usage: .venv/bin/python scripts/prepare_translation_data.py [--out /tmp/translation_data]
+Usage: .venv/bin/python scripts/prepare_translation_data.py [--out runs/translation/data]
 """
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def main() -> None:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("/tmp/translation_data"))
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "translation" / "data")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     pairs = unique_pairs()

@@ -31,11 +31,12 @@ from training_kit import (  # noqa: E402
 )
 
 EXPORT_DIR = Path(__file__).resolve().parent.parent / "models" / "generative" / "diffusion"
+RUNS = Path(__file__).resolve().parent.parent / "runs" / "generative"  # checkpoints, kept between sessions (gitignored)
 CLASS_DROPOUT = 0.1
 
 
 def main() -> None:
-    parser = training_arguments(__doc__, Path("/tmp/generative_ckpt/diffusion"), EXPORT_DIR, learning_rate=1e-3,
+    parser = training_arguments(__doc__, RUNS / "diffusion", EXPORT_DIR, learning_rate=1e-3,
                                 ema_decay=0.995, batch_size=32)
     parser.add_argument("--warmup-steps", type=int, default=100, help="learning-rate warm-up")
     args = parser.parse_args()

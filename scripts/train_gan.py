@@ -27,10 +27,11 @@ from training_kit import (  # noqa: E402
 )
 
 EXPORT_PATH = Path(__file__).resolve().parent.parent / "models" / "generative" / "gan.safetensors"
+RUNS = Path(__file__).resolve().parent.parent / "runs" / "generative"  # checkpoints, kept between sessions (gitignored)
 
 
 def main() -> None:
-    args = training_arguments(__doc__, Path("/tmp/generative_ckpt/gan"), EXPORT_PATH, learning_rate=2e-4,
+    args = training_arguments(__doc__, RUNS / "gan", EXPORT_PATH, learning_rate=2e-4,
                               ema_decay=0.999, batch_size=64).parse_args()
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -345,8 +345,8 @@ def export(trainer: Trainer) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/translation_data"))
-    parser.add_argument("--ckpt-dir", type=Path, default=Path("/tmp/translation_ckpt"))
+    parser.add_argument("--data-dir", type=Path, default=REPO / "runs" / "translation" / "data")
+    parser.add_argument("--ckpt-dir", type=Path, default=REPO / "runs" / "translation" / "checkpoints")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
                         help="model size and recipe (default: gpu on CUDA, cpu otherwise)")
     parser.add_argument("--minutes", type=float, default=60.0, help="training-time budget, across resumes")

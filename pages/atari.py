@@ -1,0 +1,139 @@
+"""Atari Agents page: widgets only; the work is in demos.atari."""
+from __future__ import annotations
+
+import streamlit as st
+
+from demos import atari as demo
+from ui import streamlit_kit as kit
+
+FRESH = "atari_fresh"  # session key: the last fresh episodes (agent, random) survive reruns
+RECORDED, FRESH_MODE = "Recorded replay", "Play a fresh episode now"
+LIVE_EVERY = 10  # decisions between two pictures of the game being played
+
+
+def live_view(title: str):
+    """A progress bar with the score, a picture of the game as it is played, and the callback feeding both."""
+    bar, picture = st.progress(0.0, text=title), st.empty()
+
+    def show(progress: demo.Progress) -> None:
+        bar.progress(progress.decisions / progress.limit,
+                     text=f"{title}: decision {progress.decisions:,} of at most {progress.limit:,}, "
+                          f"score {progress.score:+g}")
+        if progress.decisions % LIVE_EVERY == 1:
+            picture.image(progress.frame, width=420)
+
+    return bar, picture, show
+
+
+def play_both(play) -> tuple[demo.Episode, demo.Episode]:
+    """The PPO agent's episode, then the random agent's, each with its live view."""
+    played = []
+    for agent in demo.AGENTS:
+        bar, picture, show = live_view(f"{demo.AGENTS[agent]} playing")
+        with kit.user_errors():
+            played.append(play(agent, show))
+        bar.empty()
+        picture.empty()
+    return played[0], played[1]
+
+
+def chosen_episodes(game: str) -> tuple[demo.Episode, demo.Episode] | None:
+    mode = st.segmented_control("Replay", [RECORDED, FRESH_MODE], default=RECORDED, key="atari_mode") or RECORDED
+    if mode == RECORDED:
+        st.caption(f"Seed {demo.REPLAY_SEED}, played once on this server on first use, then kept.")
+        return play_both(lambda agent, show: demo.recorded_replay(game, agent, show))
+    seed_column, steps_column, button_column = st.columns([1, 2, 1], vertical_alignment="bottom")
+    seed = seed_column.number_input("Seed", 0, demo.MAX_SEED, 1, key="atari_seed",
+                                    help="Fixes the no-op start and the actions sampled: same seed, same game.")
+    steps = steps_column.slider("Episode length cap (decisions, 15 per second of play)", 100, demo.MAX_STEPS,
+                                demo.DEFAULT_STEPS, 100, key="atari_steps")
+    if button_column.button("Play", type="primary", icon=":material/play_arrow:"):
+        st.session_state[FRESH] = (game, *play_both(lambda agent, show: demo.play(game, seed, steps, agent, show)))
+    stored = st.session_state.get(FRESH)
+    if stored is None or stored[0] != game:
+        st.info(f"Choose a seed and press Play: the PPO agent, then a random agent, play {demo.GAMES[game]} "
+                f"(up to {demo.TIME_LIMIT:.0f} s of computing each).")
+        return None
+    return stored[1], stored[2]
+
+
+def replay_column(episode: demo.Episode) -> None:
+    st.markdown(f"**{demo.AGENTS[episode.agent]}**")
+    st.video(episode.video, format="video/mp4")
+    kit.key_numbers({"Score": f"{episode.score:+g}", "Decisions": f"{episode.decisions:,}",
+                     "Game time": f"{episode.decisions / demo.VIDEO_FPS:.0f} s"})
+    if episode.note:
+        st.warning(episode.note, icon="⏱️")
+    st.caption(f"Played at {episode.decisions_per_second:.0f} decisions/s on **{episode.device.upper()}** "
+               f"in {episode.seconds:.1f} s (seed {episode.seed}).")
+    st.download_button("Download replay (MP4)", episode.video, file_name=f"{episode.game}_{episode.agent}_"
+                       f"seed{episode.seed}.mp4", mime="video/mp4", on_click="ignore",
+                       icon=":material/download:", key=f"atari_download_{episode.agent}")
+
+
+def inspect_moment(episode: demo.Episode) -> None:
+    st.subheader("The agent's mind over time")
+    step = 0 if episode.decisions == 1 else st.slider(
+        "Decision to inspect (15 per second of play)", 0, episode.decisions - 1, min(episode.decisions - 1, 150),
+        key="atari_step")
+    st.pyplot(demo.mind_figure(episode, step))
+    st.caption("Orange line: the decision inspected below. The replay shows the same probabilities and value "
+               "beside the game, frame by frame.")
+    method = st.radio("Saliency", list(demo.SALIENCY_METHODS), format_func=demo.SALIENCY_METHODS.get,
+                      horizontal=True, key="atari_saliency")
+    with kit.user_errors(), st.spinner("Looking where the agent looked…"):
+        found = demo.saliency(episode, step, method)
+    screen_column, frames_column, decision_column = st.columns([2, 3, 3], gap="medium")
+    screen_column.image(demo.saliency_overlay(episode, step, found), width="stretch",
+                        caption=f"Decision {step:,}: the screen, and where the choice came from (red)")
+    with frames_column:
+        st.markdown("**The 4 stacked frames the network received** (84x84, grey)")
+        pictures = demo.stacked_frames(episode, step, found)
+        for row in (pictures[:2], pictures[2:]):
+            for column, (picture, caption) in zip(st.columns(2), row):
+                column.image(picture, caption=caption, width="stretch")
+        st.caption("Motion, hence where the ball is going, is only in the differences between the frames."
+                   + (" The share of the gradient in each frame says how much the older ones mattered."
+                      if found.frame_shares is not None else ""))
+    with decision_column:
+        st.pyplot(demo.decision_figure(episode, step))
+        kit.key_numbers({"Value": f"{episode.values[step]:+.2f}",
+                         "Reward": f"{episode.rewards[step]:+g}",
+                         "Score": f"{episode.rewards[:step + 1].sum():+g}"})
+
+
+def training(game: str) -> None:
+    st.subheader("How it learned")
+    curve, note = demo.learning_curve(game), demo.training_note(game)
+    if curve is not None:
+        st.image(str(curve), width=640)
+    if note:
+        st.caption(note + " Weights, evaluation and limits: models/atari/MODEL_CARD.md.")
+
+
+kit.page_header(demo.CARD)
+games = demo.shipped_games()
+missing = [demo.GAMES[game] for game in demo.GAMES if game not in games]
+if not games:
+    st.warning("No trained policy is shipped yet: the agents are still training. Come back later.", icon="🏋️")
+    st.stop()
+if missing:
+    st.caption(f"Still training, no policy shipped yet: {', '.join(missing)}.")
+chosen = st.segmented_control("Game", games, default=games[0], format_func=demo.GAMES.get, key="atari_game")
+chosen = chosen or games[0]
+episodes = chosen_episodes(chosen)
+if episodes is not None:
+    agent_episode, random_episode = episodes
+    agent_column, random_column = st.columns(2, gap="large")
+    with agent_column:
+        replay_column(agent_episode)
+        kit.download_json(demo.summary(agent_episode), f"{chosen}_seed{agent_episode.seed}_decisions.json",
+                          "Download every decision (JSON)")
+    with random_column:
+        replay_column(random_episode)
+        st.caption("A random agent on the same seed: same start, actions drawn uniformly. The trained agent "
+                   "began like this.")
+    inspect_moment(agent_episode)
+training(chosen)
+with st.expander("How it works", expanded=False):
+    st.markdown(demo.HOW_IT_WORKS)
