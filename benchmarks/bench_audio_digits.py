@@ -8,6 +8,7 @@ the accuracy section of the same file).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import sys
@@ -56,6 +57,8 @@ def main() -> None:
     clip = one_second_clip()
     latency = {"clip_seconds": 1.0, "runs": RUNS, "device": audio_digits.load().device,
                "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+               "cores": os.cpu_count(), "load_average_at_start": round(os.getloadavg()[0], 2),
+               "measured_at": time.strftime("%Y-%m-%d %H:%M"),
                "target_ms": 50}
     for classifier in audio_digits.CLASSIFIERS.values():
         latency[classifier] = measure(clip, classifier)

@@ -9,7 +9,8 @@ bands with a discrete cosine transform: the *mel-frequency cepstral coefficients
 Two classifiers trained in this project (scripts/train_audio_digits.py) then name the digit
 0-9, both shipped in models/audio/:
 
-- a **small CNN** (PyTorch, default) that reads the whole log-mel map like an image;
+- a **small CNN** (PyTorch, default) that reads the whole log-mel map like an image, after
+  removing each mel band's mean over the word (cepstral mean normalisation);
 - a **baseline**: logistic regression on pooled MFCC statistics (mean and spread of each
   coefficient and of its change over time), which forgets the order of the sounds.
 
@@ -200,7 +201,12 @@ def mfcc(log_mel_db: np.ndarray, n_mfcc: int) -> np.ndarray:
 
 
 def cnn_input(word: np.ndarray) -> np.ndarray:
-    """The CNN's (n_mels, 80) map: the trimmed word centred in 1.28 s, scaled to about [-1, 1]."""
+    """The CNN's (n_mels, 80) input: the centred log-mel map with each band's mean over the word removed."""
+    return normalise_bands(centred_log_mel(word))
+
+
+def centred_log_mel(word: np.ndarray) -> np.ndarray:
+    """(n_mels, 80): the trimmed word centred in 1.28 s, dB scaled to about [-1, 1] (1 = the loudest cell)."""
     length = (MODEL_FRAMES - 1) * MODEL_SETTINGS.hop
     word = trim(word)
     if word.size > length:
@@ -209,6 +215,20 @@ def cnn_input(word: np.ndarray) -> np.ndarray:
     before = (length - word.size) // 2
     padded = np.pad(word, (before, length - word.size - before))
     return ((log_mel(padded) + 40.0) / 40.0).astype(np.float32)
+
+
+def normalise_bands(maps: np.ndarray) -> np.ndarray:
+    """Cepstral mean normalisation on log-mel maps (one (n_mels, frames) map, or a stack of them).
+
+    Subtracts from each mel band its mean over the frames that carry the word (within 40 dB of
+    the loudest cell): a microphone's or a voice's overall spectral colouring is a constant offset
+    per band in log space, so this removes it and leaves how the spectrum moves during the word.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    frame_peak = maps.max(axis=-2, keepdims=True)
+    active = frame_peak > frame_peak.max(axis=-1, keepdims=True) - 1.0
+    mean = (maps * active).sum(axis=-1, keepdims=True) / np.maximum(active.sum(axis=-1, keepdims=True), 1)
+    return (maps - mean).astype(np.float32)
 
 
 def pooled_mfcc_stats(word: np.ndarray) -> np.ndarray:
@@ -356,7 +376,8 @@ def explain(steps: Pipeline) -> list[tuple[Figure, str]]:
         (log_mel_plot,
          f"Mel spectrogram: the {s.window // 2 + 1} frequency bins pooled into {s.n_mels} mel bands, then in "
          "decibels (10·log10 of power), because loudness is perceived on a log scale and the log turns a "
-         "recording's overall gain into a constant offset. This map, on fixed settings, is the CNN's input."),
+         "recording's overall gain into a constant offset. This map, on fixed settings and with each band's "
+         "mean over the word subtracted, is the CNN's input."),
         (coefficients,
          f"MFCC: a discrete cosine transform (type II) of each column of the log-mel map, keeping the first "
          f"{s.n_mfcc} of {s.n_mels} coefficients. Low coefficients describe the smooth spectral envelope (the vocal "
@@ -410,10 +431,12 @@ the vocal tract, and drops the pitch harmonics.
 **Two classifiers.** The baseline pools each MFCC and its change over time into a mean and
 a standard deviation: 80 numbers per word, fed to a logistic regression. It forgets the
 order of sounds, so "six" and "seven" can look alike. The CNN reads the 40 x 80 log-mel map
-(1.28 s, the word centred) with three blocks of 3x3 convolutions and 2x2 max-pooling, and a
-linear layer over the resulting 32 x 5 x 10 map: it sees how formants move in time.
-Both were trained on the Free Spoken Digit Dataset (six
-male speakers) widened with synthesised voices (espeak-ng, flite, festival; female voices
+(1.28 s, the word centred) after *cepstral mean normalisation*: each mel band's average over
+the word is subtracted, which removes the fixed colouring that a microphone, a phone line or
+a voice adds to every frame (a filter multiplies the spectrum, so in log scale it adds a
+constant per band) and keeps how the spectrum moves. Three blocks of 3x3 convolutions and
+2x2 max-pooling and a linear layer over the resulting 32 x 5 x 10 map see how formants move
+in time. Both were trained on the Free Spoken Digit Dataset (six male speakers) widened with synthesised voices (espeak-ng, flite, festival; female voices
 included) and augmentation (speed, pitch, reverb, telephone band-pass, noise, gain), then
 tested on speakers and voices they never heard (see models/audio/MODEL_CARD.md).
 

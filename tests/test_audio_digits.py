@@ -64,6 +64,17 @@ def test_a_synthesised_seven_is_classified_as_seven(tmp_path):
         assert probabilities[7] > 0.5
 
 
+@pytest.mark.parametrize("numerator, denominator", [([1, -0.95], [1]), ([1], [1, -0.9])], ids=["thin", "muffled"])
+def test_a_seven_through_a_differently_coloured_microphone_is_still_a_seven(tmp_path, numerator, denominator):
+    """Each mel band's mean over the word is removed, so a fixed tilt of the spectrum does not matter."""
+    from scipy import signal
+
+    samples, rate = read_audio(spoken("seven", tmp_path))
+    coloured = signal.lfilter(numerator, denominator, samples)
+    coloured = (0.5 * coloured / np.abs(coloured).max()).astype(np.float32)
+    assert audio_digits.classify(wav_bytes(coloured, rate)).digits == "7"
+
+
 def test_several_digits_with_pauses_are_each_classified(tmp_path):
     pause = np.zeros(int(0.5 * audio_digits.SAMPLE_RATE), np.float32)
     parts = []
