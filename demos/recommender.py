@@ -59,12 +59,12 @@ Progress = Callable[[float], None]
 
 @dataclass(frozen=True)
 class Settings:
-    """ALS hyper-parameters; the defaults were chosen on a validation split (scripts/tune_recommender.py)."""
+    """ALS hyper-parameters; the defaults were chosen on validation splits (scripts/tune_recommender.py)."""
 
-    factors: int = 16
-    regularization: float = 10.0
+    factors: int = 64
+    regularization: float = 60.0
     iterations: int = 15
-    alpha: float = 5.0  # confidence of a like (an unrated movie weighs 1)
+    alpha: float = 10.0  # confidence of a like (an unrated movie weighs 1)
 
     @property
     def key(self) -> str:
@@ -73,7 +73,7 @@ class Settings:
 
 DEFAULT_SETTINGS = Settings()
 EXAMPLE_PICKS = ("Toy Story (1995)", "Finding Nemo", "Shrek")
-USER_CF_NEIGHBOURS = 100  # chosen on the same validation split
+USER_CF_NEIGHBOURS = 100  # chosen on the same validation splits
 
 
 @dataclass
@@ -135,15 +135,20 @@ def build_catalogue(ratings: pd.DataFrame) -> Catalogue:
     movies["genres"] = movies["genres"].fillna("(no genres listed)").astype(str)
     movies["label"] = [f"{title} ({int(year)})" if pd.notna(year) else title
                        for title, year in zip(movies["title"], movies["year"])]
-    column = pd.Index(movies["movie_id"]).get_indexer(ratings["movieId"])
-    user_ids, row = np.unique(ratings["userId"].to_numpy(), return_inverse=True)
+    row, column = rating_cells(movies, ratings)
     liked = ratings["rating"].to_numpy() >= LIKE_THRESHOLD
     likes = csr_matrix((np.ones(liked.sum(), np.float32), (row[liked], column[liked])),
-                       shape=(len(user_ids), len(movies)))
+                       shape=(ratings["userId"].nunique(), len(movies)))
     likes.sum_duplicates()
     likes.data[:] = 1.0
     movies["fans"] = np.asarray((likes > 0).sum(axis=0)).ravel()
     return Catalogue(movies, likes)
+
+
+def rating_cells(movies: pd.DataFrame, ratings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each rating's (user row, movie column) in the likes matrix; users numbered in id order."""
+    _, row = np.unique(ratings["userId"].to_numpy(), return_inverse=True)
+    return row, pd.Index(movies["movie_id"]).get_indexer(ratings["movieId"])
 
 
 def load_catalogue() -> Catalogue:
@@ -440,8 +445,17 @@ def evaluate(catalogue: Catalogue, settings: Settings = DEFAULT_SETTINGS,
     """``methods`` trained on one part of ``likes`` (default: all) and scored on the same
     held-out part: {method: metrics}."""
     train, test = split_likes(catalogue.likes if likes is None else likes, seed=seed)
+    return evaluate_split(catalogue, train, test, settings, neighbours, methods)
+
+
+def evaluate_split(catalogue: Catalogue, train: csr_matrix, test: csr_matrix, settings: Settings = DEFAULT_SETTINGS,
+                   neighbours: int = USER_CF_NEIGHBOURS, methods: Sequence[Method] = ("als", "popular", "user_cf"),
+                   seen: csr_matrix | None = None) -> dict[str, dict[str, float]]:
+    """``methods`` trained on ``train`` likes, each ranking the same 10 movies for every user with
+    ``test`` likes, never a movie in ``seen`` (default: the training likes): {method: metrics}."""
     users = np.flatnonzero(np.diff(test.indptr))
     relevant = [set(test[user].indices) for user in users]
+    exclude = (train if seen is None else seen)[users]
     results = {}
     for method in methods:
         if method == "als":
@@ -451,7 +465,7 @@ def evaluate(catalogue: Catalogue, settings: Settings = DEFAULT_SETTINGS,
             scores = np.tile(popular_scores(train), (len(users), 1))
         else:
             scores = user_cf_scores(train, train[users], neighbours, known_as=users)
-        results[method] = ranking_metrics(top_items(scores, train[users], TOP_K), relevant, catalogue.size)
+        results[method] = ranking_metrics(top_items(scores, exclude, TOP_K), relevant, catalogue.size)
     return results
 
 
@@ -530,7 +544,7 @@ def pair_figure(recommender: Recommender, result: Recommendations, movie: int) -
     return vectors_figure({"your vector": pair["you"], f"{label}": pair["movie"],
                            "product (sums to the score)": pair["product"]},
                           f"score = your vector · movie vector = {pair['score']:.3f}", "latent factor",
-                          bars=True)
+                          bars=pair["you"].size <= 32)  # lines read better than a forest of bars
 
 
 HOW_IT_WORKS = """

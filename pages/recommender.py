@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.validation import InputError
 from demos import recommender as demo
 from ui import streamlit_kit as kit
 
 kit.page_header(demo.CARD)
 
 with st.expander("Model settings: factors, regularisation, iterations (refit on demand)"):
-    with st.form("recommender_settings"):
+    with st.form("recommender_settings_form"):
         chosen = st.session_state.get("recommender_settings", demo.DEFAULT_SETTINGS)
         factors = st.select_slider("Latent factors (vector length)", sorted({2, 8, 16, 32, 64, 128, chosen.factors}),
                                    value=chosen.factors)
@@ -74,12 +75,17 @@ with pair:
                     f"numbers each; the predicted preference is their dot product, **{scored['score']:.3f}**.")
         st.pyplot(demo.pair_figure(recommender, result, movie))
 with alike:
-    seed = st.selectbox("Movies like", demo.pick_options(catalogue), format_func=lambda m: demo.describe(catalogue, m),
-                        index=demo.pick_options(catalogue).index(picks[0]) if picks else 0)
-    with kit.user_errors():
+    options = demo.pick_options(catalogue)
+    liked_picks = [movie for movie in picks if catalogue.movies["fans"].iat[movie]]
+    seed = st.selectbox("Movies like", options, format_func=lambda m: demo.describe(catalogue, m),
+                        index=options.index(liked_picks[0]) if liked_picks else 0)
+    try:
         similar, similarities = demo.similar_movies(recommender, seed)
-    st.dataframe([{"movie": demo.describe(catalogue, m), "cosine similarity": round(s, 3)}
-                  for m, s in zip(similar, similarities)], hide_index=True, width="stretch")
+    except InputError as error:  # a movie nobody liked: explain here, keep the rest of the page
+        st.info(str(error), icon="ℹ️")
+    else:
+        st.dataframe([{"movie": demo.describe(catalogue, m), "cosine similarity": round(s, 3)}
+                      for m, s in zip(similar, similarities)], hide_index=True, width="stretch")
 with quality:
     st.caption("20% of every user's likes are held out; each method is trained on the rest and ranks 10 movies "
                "per user. Takes a few seconds.")

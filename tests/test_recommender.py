@@ -6,6 +6,7 @@ Whatever a visitor picks from one group, the recommendations should come from th
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.sparse import csr_matrix
 
 from core.validation import InputError
 from demos import recommender as demo
@@ -96,6 +97,13 @@ def test_als_beats_popularity_on_held_out_likes(catalogue):
     metrics = demo.evaluate(catalogue, SMALL, neighbours=10)
     assert metrics["als"]["precision@10"] > 1.5 * metrics["popular"]["precision@10"]
     assert metrics["als"]["coverage"] > metrics["popular"]["coverage"]
+
+
+def test_evaluation_never_ranks_an_excluded_movie(catalogue):
+    train, test = demo.split_likes(catalogue.likes, seed=0)
+    everything_but_held_out = csr_matrix(np.where(test.toarray() > 0, 0.0, 1.0))
+    metrics = demo.evaluate_split(catalogue, train, test, SMALL, neighbours=10, seen=everything_but_held_out)
+    assert [m["recall@10"] for m in metrics.values()] == [1.0, 1.0, 1.0]  # only held-out likes were left
 
 
 def test_because_you_liked_names_picks_and_the_dot_product_is_the_score(model):

@@ -30,6 +30,22 @@ def test_page_compares_with_both_baselines_and_explains_an_unknown_title(gallery
     assert any('No movie called "Toy Storyy 9"' in error.value for error in app.error)
 
 
+def test_page_refits_on_demand_and_explains_similar_movies_for_a_movie_nobody_liked(gallery):
+    app = gallery.switch_page("pages/recommender.py").run()
+    app.select_slider[0].set_value(16)
+    app.slider[0].set_value(5)  # ALS iterations
+    app.button[0].click().run()  # "Refit with these settings"
+    assert not app.exception
+    assert any(caption.value.startswith("ALS with 16 factors, regularisation 60, 5 iterations")
+               for caption in app.caption)
+    catalogue = demo.load().catalogue
+    unloved = int(catalogue.movies.index[catalogue.movies["fans"] == 0][0])
+    next(box for box in app.selectbox if box.label == "Movies like").set_value(unloved).run()
+    assert not app.exception and not app.error
+    assert any("so the model has no picture of it" in note.value for note in app.info)
+    assert "From neighbours to factors" in app.markdown[-1].value  # the tabs after it still render
+
+
 def test_gradio_endpoint_recommends_from_typed_titles(gradio_client):
     text, details = gradio_client.predict("Alien (1979); Aliens\nTerminator, The", 5, demo.METHOD_NAMES["als"],
                                           api_name=f"/{demo.CARD.slug}")
