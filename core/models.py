@@ -1,9 +1,12 @@
 """One model cache for the whole process.
 
 Demos never hold models in globals: they ask ``MODELS.get(key, loader)``. The first caller
-loads (under a per-key lock, so concurrent sessions wait instead of loading twice), later
-callers get the same object. Each entry records how much resident memory its load added,
-and least-recently-used entries are evicted when a memory budget is set.
+loads, later callers get the same object. Loads happen one at a time, under one re-entrant
+lock (a loader may load another model): transformers' ``from_pretrained`` patches
+process-wide functions while it runs (weight tying, init), so two overlapping loads left
+Marian's tied embeddings empty for good (found with 8 browsers at once). Serial loads also
+make each entry's memory figure exact. A model already loaded is served without waiting.
+Least-recently-used entries are evicted when a memory budget is set.
 """
 from __future__ import annotations
 
@@ -58,8 +61,8 @@ class ModelCache:
         self.budget_bytes = budget_bytes
         self.load_counts: Counter[str] = Counter()
         self._entries: dict[str, CachedModel] = {}
-        self._key_locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()  # protects the two dicts above
+        self._loading = threading.RLock()  # one load at a time; re-entrant for loaders that load models
+        self._guard = threading.Lock()  # protects the dict above
 
     def get(self, key: str, loader: Callable[[], T]) -> T:
         """Return the model under ``key``, loading it with ``loader`` once if absent."""
@@ -68,9 +71,8 @@ class ModelCache:
             if entry is not None:
                 entry.last_used = time.monotonic()
                 return entry.value
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._guard:  # another thread may have finished loading while we waited
+        with self._loading:
+            with self._guard:  # another thread may have loaded it while we waited
                 entry = self._entries.get(key)
             if entry is None:
                 entry = self._load(key, loader)
