@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-InputKind = Literal["image", "camera", "text", "audio", "microphone", "video", "none"]
+InputKind = Literal["image", "camera", "text", "document", "audio", "microphone", "video", "none"]
 
 
 @dataclass(frozen=True)

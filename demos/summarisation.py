@@ -51,7 +51,7 @@ CARD = DemoCard(
     icon="📰",
     pitch="Boil a Russian or English article down to its key sentences, and see why BERT picked them.",
     tags=("BERT", "sentence embeddings", "TextRank", "MMR", "BART"),
-    inputs=("text",),
+    inputs=("text", "document"),
 )
 
 ENCODERS = {"minilm": "all-MiniLM-L6-v2 (English)", "e5": "multilingual-e5-small (Russian + English)"}
