@@ -69,9 +69,14 @@ def example_texture_names() -> list[str]:
     return list(_EXAMPLE_PHOTOS)[5:]
 
 
-@cache
 def example_photo(name: str) -> Image.Image:
-    """One of the bundled sample photos, as RGB."""
+    """One of the bundled sample photos, as RGB: a fresh copy each time, since PIL edits in
+    place (``thumbnail``) and a shared cached picture would shrink for every later visitor."""
+    return _decoded_example_photo(name).copy()
+
+
+@cache
+def _decoded_example_photo(name: str) -> Image.Image:
     from skimage import data  # imported here: the home page needs no scikit-image
 
     pixels = getattr(data, _EXAMPLE_PHOTOS[name])()

@@ -92,3 +92,12 @@ def test_text_is_decoded_and_checked():
 def test_bad_text_is_refused_with_a_reason(source, message):
     with pytest.raises(InputError, match=message):
         read_text(source)
+
+
+def test_example_photos_cannot_be_spoiled_by_a_caller():
+    """PIL's thumbnail() shrinks in place: one caller must not shrink the example for everyone."""
+    from core.media import example_photo
+
+    size = example_photo("Coffee").size
+    example_photo("Coffee").thumbnail((64, 64))
+    assert example_photo("Coffee").size == size
