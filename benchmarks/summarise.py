@@ -37,17 +37,17 @@ def _translation(result: dict) -> str:
 
 
 def _summarisation(result: dict) -> str:
-    return "; ".join(f"{row['encoder'].split(' ')[0]}: {row.get('cpu_seconds_per_call', row.get('seconds'))} s CPU "
-                     f"per {row['words']} words" for row in result.get("rows", []) if row.get("words", 0) >= 1000) or "-"
+    return "; ".join(f"{row['encoder'].split(' ')[0]} ({row['language']}): {row.get('cpu_seconds_per_call')} s CPU "
+                     f"per {row['words']} words" for row in result.get("rows", [])
+                     if row.get("words", 0) >= 1000 and row.get("threads") == 1) or "-"
 
 
 def _atari(result: dict) -> str:
-    games = result.get("evaluation") or result.get("games") or {}
     parts = []
-    for game, scores in (games.items() if isinstance(games, dict) else []):
-        policy, random = _get(scores, "policy", "mean"), _get(scores, "random", "mean")
+    for game, record in result.get("games", {}).items():
+        policy, random = (_get(record, "evaluation", agent, "mean_score") for agent in ("policy", "random"))
         if policy is not None:
-            parts.append(f"{game} {policy:+.1f} (random {random:+.1f})" if random is not None else f"{game} {policy:+.1f}")
+            parts.append(f"{game} {policy:+.1f} vs random {random:+.1f} (mean of 10 games)")
     return ", ".join(parts) or "-"
 
 
@@ -58,7 +58,7 @@ QUALITY: dict[str, tuple[str, Quality]] = {
     "emotion": ("emotion", lambda r: f"{_get(r, 'port_vs_keras_reference', 'top_emotion_agreement_percent')}% "
                 "agreement with the Keras original"),
     "audio_digits": ("audio_digits", lambda r: f"unseen voices {_percent(_get(r, 'evaluation', 'cnn', 'unseen_synthetic_voices_accuracy'))}, "
-                     f"leave-one-speaker-out {_percent(_get(r, 'evaluation', 'cnn', 'leave_one_speaker_out_mean'))}"),
+                     f"leave-one-speaker-out {_percent(_get(r, 'evaluation', 'cnn', 'leave_one_speaker_out', 'mean'))}"),
     "recommender": ("recommender", lambda r: "precision@10 ALS {} vs popular {}".format(
         _get(r, "held_out_test_metrics_at_10", "als", "precision@10"),
         _get(r, "held_out_test_metrics_at_10", "popular", "precision@10"))),
@@ -92,6 +92,7 @@ def markdown(table: list[dict], gallery: dict) -> str:
     machine = gallery.get("machine", {})
     lines = [f"Latency and memory: `benchmarks/bench_gallery.py` ({gallery.get('measured_at', 'not run')}, "
              f"{machine.get('device', '?')}, {machine.get('cpu_count', '?')} cores, 1 torch thread); "
+             "warm = the same input again (summarisation reuses its cached sentence embeddings); "
              "quality: each demo's own benchmark JSON.", "",
              "| demo | cold s | warm s | memory MB | quality |", "|---|---|---|---|---|"]
     for row in table:
