@@ -28,11 +28,11 @@ from torch.distributions import Categorical
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.device import choose_device  # noqa: E402
 from demos.networks.actor_critic import ActorCritic  # noqa: E402
+from training_kit import Checkpointer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # Breakout's agent learns faster when losing a life ends its (training) episode, as in the Nature DQN setup.
 LIFE_LOSS_ENDS_EPISODE = {"pong": False, "breakout": True}
-CHECKPOINT_MINUTES = 3.0
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -67,33 +67,13 @@ def make_envs(game: str, count: int, seed: int, threads: int) -> AtariVectorEnv:
     return envs
 
 
-class Run:
-    """Network, optimiser and counters, saved together so that training resumes exactly where it stopped."""
+def fresh_state() -> dict:
+    """Counters and logs of a run that has not started; saved with the network and optimiser."""
+    return {"agent_steps": 0, "updates": 0, "seconds": 0.0, "episodes": [], "updates_log": []}
 
-    def __init__(self, path: Path, agent: ActorCritic, optimizer: torch.optim.Optimizer) -> None:
-        self.path, self.agent, self.optimizer = path, agent, optimizer
-        self.state = {"agent_steps": 0, "updates": 0, "seconds": 0.0, "episodes": [], "updates_log": []}
-        self.last_save = time.monotonic()
 
-    def restore(self) -> None:
-        if self.path.exists():
-            saved = torch.load(self.path, map_location="cpu", weights_only=False)
-            self.agent.load_state_dict(saved["agent"])
-            self.optimizer.load_state_dict(saved["optimizer"])
-            self.state = saved["state"]
-            print(f"resumed from {self.path}: {self.state['agent_steps']:,} agent steps", flush=True)
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        torch.save({"agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(), "state": self.state},
-                   temporary)
-        temporary.replace(self.path)  # a crash mid-save never leaves a broken checkpoint
-        self.last_save = time.monotonic()
-        print(f"checkpoint: {self.state['agent_steps']:,} agent steps", flush=True)
-
-    def due(self) -> bool:
-        return time.monotonic() - self.last_save > CHECKPOINT_MINUTES * 60
+def agent_steps(state: dict) -> str:
+    return f"{state['agent_steps']:,} agent steps"
 
 
 def advantages_and_returns(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, next_value: torch.Tensor,
@@ -148,28 +128,29 @@ def ppo_update(agent: ActorCritic, optimizer: torch.optim.Optimizer, batch: dict
     return {key: round(float(np.mean(values)), 5) for key, values in logged.items()}
 
 
-def train(args: argparse.Namespace, run: Run, device: torch.device) -> None:
-    envs = make_envs(args.game, args.envs, args.seed + run.state["updates"], threads=args.env_threads)
+def train(args: argparse.Namespace, agent: ActorCritic, optimizer: torch.optim.Optimizer,
+          checkpointer: Checkpointer, state: dict, device: torch.device) -> None:
+    envs = make_envs(args.game, args.envs, args.seed + state["updates"], threads=args.env_threads)
     steps_per_update = args.envs * args.rollout
     total_updates = args.total_frames // 4 // steps_per_update
     frames_shape = (args.rollout, args.envs, 4, 84, 84)
     frames = torch.zeros(frames_shape, dtype=torch.uint8, device=device)
     actions, log_probs, rewards, dones, values = (torch.zeros(args.rollout, args.envs, device=device) for _ in range(5))
-    next_frames = torch.from_numpy(envs.reset(seed=args.seed + run.state["updates"])[0]).to(device)
+    next_frames = torch.from_numpy(envs.reset(seed=args.seed + state["updates"])[0]).to(device)
     next_done = torch.zeros(args.envs, device=device)
     scores, lengths = np.zeros(args.envs), np.zeros(args.envs, dtype=int)
-    recent = deque((episode["score"] for episode in run.state["episodes"][-20:]), maxlen=20)
-    started = time.monotonic() - run.state["seconds"]
+    recent = deque((episode["score"] for episode in state["episodes"][-20:]), maxlen=20)
+    started = time.monotonic() - state["seconds"]
     budget_end = time.monotonic() + args.minutes * 60
-    while run.state["updates"] < total_updates and time.monotonic() < budget_end:
-        fraction_left = 1.0 - run.state["updates"] / total_updates
-        for group in run.optimizer.param_groups:
+    while state["updates"] < total_updates and time.monotonic() < budget_end:
+        fraction_left = 1.0 - state["updates"] / total_updates
+        for group in optimizer.param_groups:
             group["lr"] = args.learning_rate * fraction_left
         update_started = time.monotonic()
         for t in range(args.rollout):
             frames[t], dones[t] = next_frames, next_done
             with torch.no_grad():
-                logits, values[t] = run.agent(next_frames)
+                logits, values[t] = agent(next_frames)
             distribution = Categorical(logits=logits)
             action = distribution.sample()
             actions[t], log_probs[t] = action, distribution.log_prob(action)
@@ -181,33 +162,33 @@ def train(args: argparse.Namespace, run: Run, device: torch.device) -> None:
             lengths += 1
             game_over = truncated | (terminated & (info["lives"] == 0))
             for env in np.flatnonzero(game_over):
-                episode = {"agent_steps": run.state["agent_steps"] + (t + 1) * args.envs,
+                episode = {"agent_steps": state["agent_steps"] + (t + 1) * args.envs,
                            "score": float(scores[env]), "length": int(lengths[env])}
-                run.state["episodes"].append(episode)
+                state["episodes"].append(episode)
                 recent.append(episode["score"])
                 scores[env], lengths[env] = 0.0, 0
         with torch.no_grad():
-            next_value = run.agent(next_frames)[1]
+            next_value = agent(next_frames)[1]
         advantages, returns = advantages_and_returns(rewards, values, dones, next_value, next_done,
                                                      args.gamma, args.gae_lambda)
         batch = {"frames": frames.reshape(-1, 4, 84, 84), "actions": actions.reshape(-1).long(),
                  "log_probs": log_probs.reshape(-1), "advantages": advantages.reshape(-1),
                  "returns": returns.reshape(-1), "values": values.reshape(-1)}
-        losses = ppo_update(run.agent, run.optimizer, batch, args)
-        run.state["updates"] += 1
-        run.state["agent_steps"] += steps_per_update
-        run.state["seconds"] = time.monotonic() - started
+        losses = ppo_update(agent, optimizer, batch, args)
+        state["updates"] += 1
+        state["agent_steps"] += steps_per_update
+        state["seconds"] = time.monotonic() - started
         speed = steps_per_update / (time.monotonic() - update_started)
-        run.state["updates_log"].append({"agent_steps": run.state["agent_steps"], "steps_per_s": round(speed, 1),
+        state["updates_log"].append({"agent_steps": state["agent_steps"], "steps_per_s": round(speed, 1),
                                          **losses})
-        if run.state["updates"] % 10 == 0:
+        if state["updates"] % 10 == 0:
             mean_score = f"{np.mean(recent):+.1f}" if recent else "n/a"
-            print(f"{run.state['agent_steps']:>9,} steps ({run.state['agent_steps'] * 4 / 1e6:.2f}M frames) "
-                  f"{run.state['seconds'] / 60:.1f} min {speed:.0f} steps/s  score(last {len(recent)}) {mean_score}  "
+            print(f"{state['agent_steps']:>9,} steps ({state['agent_steps'] * 4 / 1e6:.2f}M frames) "
+                  f"{state['seconds'] / 60:.1f} min {speed:.0f} steps/s  score(last {len(recent)}) {mean_score}  "
                   f"entropy {losses['entropy']:.3f} kl {losses['approx_kl']:.4f}", flush=True)
-        if run.due():
-            run.save()
-    run.save()
+        if checkpointer.due():
+            checkpointer.save(state)
+    checkpointer.save(state)
     envs.close()
 
 
@@ -230,18 +211,18 @@ def save_learning_curve(episodes: list[dict], path: Path, game: str) -> None:
     figure.savefig(path, dpi=100, bbox_inches="tight")
 
 
-def export(args: argparse.Namespace, run: Run, device: torch.device) -> None:
+def export(args: argparse.Namespace, agent: ActorCritic, state: dict, device: torch.device) -> None:
     """Weights (safetensors), training summary (JSON) and learning curve (PNG) into models/atari/."""
     from safetensors.torch import save_file
 
     args.export_dir.mkdir(parents=True, exist_ok=True)
-    state = {name: tensor.detach().cpu().contiguous() for name, tensor in run.agent.state_dict().items()}
-    save_file(state, args.export_dir / f"{args.game}.safetensors")
-    episodes = run.state["episodes"]
+    weights = {name: tensor.detach().cpu().contiguous() for name, tensor in agent.state_dict().items()}
+    save_file(weights, args.export_dir / f"{args.game}.safetensors")
+    episodes = state["episodes"]
     summary = {
         "game": args.game, "algorithm": "PPO (clipped objective, GAE), Nature-CNN actor-critic",
-        "agent_steps": run.state["agent_steps"], "emulator_frames": run.state["agent_steps"] * 4,
-        "updates": run.state["updates"], "training_minutes": round(run.state["seconds"] / 60, 1),
+        "agent_steps": state["agent_steps"], "emulator_frames": state["agent_steps"] * 4,
+        "updates": state["updates"], "training_minutes": round(state["seconds"] / 60, 1),
         "trained_on": str(device) if device.type != "cpu" else f"cpu ({os.cpu_count()} cores, {args.threads} torch threads)",
         "training_episodes": len(episodes),
         "mean_score_last_20_training_episodes": round(float(np.mean([e["score"] for e in episodes[-20:]])), 2)
@@ -269,11 +250,12 @@ def main() -> None:
     envs.close()
     agent = ActorCritic(actions).to(device)
     optimizer = torch.optim.Adam(agent.parameters(), lr=args.learning_rate, eps=1e-5)
-    run = Run(args.work_dir / "checkpoint.pt", agent, optimizer)
-    run.restore()
+    checkpointer = Checkpointer(args.work_dir / "checkpoint.pt", {"agent": agent}, {"optimizer": optimizer},
+                                fresh_state=fresh_state, describe=agent_steps)
+    state = checkpointer.restore()
     if not args.export_only:
-        train(args, run, device)
-    export(args, run, device)
+        train(args, agent, optimizer, checkpointer, state, device)
+    export(args, agent, state, device)
 
 
 if __name__ == "__main__":

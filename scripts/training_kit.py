@@ -1,4 +1,4 @@
-"""What both generative training scripts share: resumable checkpoints, EMA, sample grids, loss curves."""
+"""What the training scripts share: resumable checkpoints; for the generative ones also EMA, sample grids, loss curves."""
 from __future__ import annotations
 
 import argparse
@@ -16,22 +16,37 @@ from fashion_mnist import batches
 CHECKPOINT_MINUTES = 3.0
 
 
-class Checkpointer:
-    """Saves modules, optimisers and the training state every few minutes; restores them on restart."""
+def fresh_epoch_state() -> dict:
+    """The training state of an epoch-based run that has not started."""
+    return {"epoch": 0, "step": 0, "step_in_epoch": 0, "seconds": 0.0, "history": []}
 
-    def __init__(self, path: Path, modules: dict[str, torch.nn.Module], optimizers: dict) -> None:
+
+def epoch_and_step(state: dict) -> str:
+    return f"epoch {state['epoch']}, step {state['step']}"
+
+
+class Checkpointer:
+    """Saves modules, optimisers and the training state every few minutes; restores them on restart.
+
+    ``fresh_state`` makes the state of a run that has not started; ``describe`` says in a few
+    words how far a state got, for the log."""
+
+    def __init__(self, path: Path, modules: dict[str, torch.nn.Module], optimizers: dict,
+                 fresh_state: Callable[[], dict] = fresh_epoch_state,
+                 describe: Callable[[dict], str] = epoch_and_step) -> None:
         self.path, self.modules, self.optimizers = path, modules, optimizers
+        self.fresh_state, self.describe = fresh_state, describe
         self.last_save = time.monotonic()
 
     def restore(self) -> dict:
         if not self.path.exists():
-            return {"epoch": 0, "step": 0, "step_in_epoch": 0, "seconds": 0.0, "history": []}
+            return self.fresh_state()
         saved = torch.load(self.path, map_location="cpu", weights_only=False)
         for name, module in self.modules.items():
             module.load_state_dict(saved["modules"][name])
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(saved["optimizers"][name])
-        print(f"resumed from {self.path}: epoch {saved['state']['epoch']}, step {saved['state']['step']}", flush=True)
+        print(f"resumed from {self.path}: {self.describe(saved['state'])}", flush=True)
         return saved["state"]
 
     def due(self) -> bool:
@@ -46,7 +61,7 @@ class Checkpointer:
         torch.save(saved, temporary)
         temporary.replace(self.path)  # a crash mid-save never leaves a broken checkpoint
         self.last_save = time.monotonic()
-        print(f"checkpoint: epoch {state['epoch']} step {state['step']}", flush=True)
+        print(f"checkpoint: {self.describe(state)}", flush=True)
 
 
 @torch.no_grad()
