@@ -79,6 +79,8 @@ def _component(field: contract.Field) -> gr.components.Component:
         return gr.Audio(type="filepath", sources=["upload", "microphone"], label=field.label)
     if isinstance(field, contract.VideoField):  # the path goes to the demo, which checks it with core.video
         return gr.Video(sources=["upload", "webcam"], label=field.label)
+    if isinstance(field, contract.FileField):  # the path goes to the demo, which checks the file itself
+        return gr.File(label=field.label, file_types=list(field.file_types), type="filepath")
     return gr.Textbox(value=field.default, lines=field.lines, label=field.label)
 
 

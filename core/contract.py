@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-InputKind = Literal["image", "camera", "text", "document", "audio", "microphone", "video", "none"]
+InputKind = Literal["image", "camera", "text", "document", "audio", "microphone", "video", "weights", "none"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,15 @@ class VideoField:
 
 
 @dataclass(frozen=True)
+class FileField:
+    """An optional file of any other kind (say, weights), handed to the demo as its path: the demo checks it."""
+
+    name: str
+    label: str
+    file_types: tuple[str, ...]  # extensions with the dot, e.g. (".safetensors",)
+
+
+@dataclass(frozen=True)
 class ImageOutput:
     label: str
 
@@ -115,7 +124,7 @@ class VideoOutput:
     label: str  # the value is an MP4 clip's bytes
 
 
-Field = ImageField | ChoiceField | NumberField | TextField | AudioField | VideoField
+Field = ImageField | ChoiceField | NumberField | TextField | AudioField | VideoField | FileField
 Output = ImageOutput | JsonOutput | TextOutput | VideoOutput
 
 

@@ -12,22 +12,25 @@ import zipfile
 from pathlib import PurePath
 from typing import Callable
 
-from core.validation import MB, InputError, _read_bytes, read_text
+from core.validation import MAX_TEXT_CHARS, MB, InputError, _read_bytes, read_text
 
 MAX_DOCUMENT_BYTES = 20 * MB
 DOCUMENT_TYPES = ["txt", "md", "pdf", "docx"]
 
 
-def read_document(file_name: str, data: bytes) -> str:
-    """The text of an uploaded .txt, .md, .pdf or .docx file, or ``InputError``."""
+def read_document(file_name: str, data: bytes, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """The text of an uploaded .txt, .md, .pdf or .docx file, or ``InputError``.
+
+    ``max_chars``: a caller that keeps only the opening of a document allows more.
+    """
     suffix = PurePath(file_name).suffix.lower().lstrip(".")
     if suffix not in DOCUMENT_TYPES:
         raise InputError(f"Files of type '.{suffix or '?'}' are not supported. "
                          f"Upload one of: {', '.join('.' + t for t in DOCUMENT_TYPES)}.")
     if suffix in ("txt", "md"):
-        return read_text(data)
+        return read_text(data, max_chars)
     data = _read_bytes(data, MAX_DOCUMENT_BYTES, "document")
-    return read_text(_EXTRACTORS[suffix](data))
+    return read_text(_EXTRACTORS[suffix](data), max_chars)
 
 
 def _pdf_text(data: bytes) -> str:

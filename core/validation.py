@@ -9,10 +9,13 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import TYPE_CHECKING, BinaryIO, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    import torch
 
 MB = 2**20
 MAX_IMAGE_BYTES = 20 * MB
@@ -121,3 +124,23 @@ def read_text(
     if len(text) > max_chars:
         raise InputError(f"The text is too long ({len(text):,} characters); the limit is {max_chars:,}.")
     return text
+
+
+def read_safetensors(source: bytes | str | Path | BinaryIO, max_bytes: int,
+                     what: str = "weights file") -> dict[str, torch.Tensor]:
+    """The tensors of an uploaded ``.safetensors`` file, or ``InputError``.
+
+    safetensors holds tensors and nothing else, so reading one runs no code of the uploader's;
+    pickled checkpoints (``torch.save``'s .pt/.pth) could, and are refused here as unreadable.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    data = _read_bytes(source, max_bytes, what)
+    try:
+        return load(data)
+    except SafetensorError as error:
+        detail = str(error).removeprefix("Error while deserializing: ")
+        raise InputError(f"This {what} is not a safetensors file, or it is damaged or incomplete (safetensors "
+                         f"says: {detail}). Upload the .safetensors file the training script exported; "
+                         "PyTorch checkpoints (.pt, .pth) are refused: loading them could run code.") from None

@@ -15,6 +15,10 @@ actor's probabilities and the critic's value, one action sampled from the policy
 postprocess (a replay video with the agent's mind drawn beside the game), explain (the
 stacked frames the network saw, a saliency map of where it looked, its mind over time, and
 a random agent on the same seed for comparison).
+
+A visitor who trained an agent with ``scripts/train_atari.py`` can upload its
+``<game>.safetensors`` (``uploaded_policy``): checked to fit the network and the game, it plays
+through the same path as the shipped policy, for that visitor's call only.
 """
 from __future__ import annotations
 
@@ -24,22 +28,23 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
-from core.contract import ChoiceField, DemoCard, Endpoint, JsonOutput, NumberField, VideoOutput
+from core.contract import ChoiceField, DemoCard, Endpoint, FileField, JsonOutput, NumberField, VideoOutput
 from core.device import choose_device
 from core.drawing import heatmap_overlay
 from core.models import MODELS
 from core.timing import stopwatch
-from core.validation import InputError
+from core.validation import MB, InputError, read_safetensors
 from core.video import Mp4Writer
 
 if TYPE_CHECKING:
     import gymnasium as gym
+    import torch
 
     from demos.networks.actor_critic import ActorCritic
 
@@ -50,7 +55,7 @@ CARD = DemoCard(
     pitch="Watch agents we trained with a policy-gradient method play Atari, with what they wanted "
           "and where they looked at every frame.",
     tags=("reinforcement learning", "PPO", "actor-critic", "saliency"),
-    inputs=("none",),
+    inputs=("none", "weights"),
 )
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "atari"
@@ -67,6 +72,7 @@ TIME_LIMIT = 150.0  # seconds of computing per episode; the replay so far is kep
 REPLAY_SEED = 0  # the recorded replay every visitor sees first
 REPLAY_STEPS = DEFAULT_STEPS
 SALIENCY_METHODS = {"gradient": "Gradient (fast)", "occlusion": "Occlusion (Greydanus et al. 2018)"}
+MAX_POLICY_BYTES = 20 * MB  # an uploaded policy: 3x the shipped fp32 file (6.4 MB), so fp64 exports fit too
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,11 @@ class Policy:
     game: str
     network: ActorCritic  # eval mode, on ``device``, weights frozen; one output per action of the game
     device: str
+    upload_name: str | None = None  # the visitor's file name; None: the policy shipped in models/atari/
+
+    @property
+    def label(self) -> str:
+        return "shipped policy" if self.upload_name is None else f"your upload {self.upload_name}"
 
 
 @dataclass
@@ -95,6 +106,7 @@ class Episode:
 
     game: str
     agent: str  # "policy" or "random"
+    policy: Policy | None  # the network that played (None: the random agent); saliency asks the same one
     seed: int
     action_names: tuple[str, ...]
     video: bytes  # H.264 MP4, one frame per decision, the agent's mind drawn beside the game
@@ -106,7 +118,15 @@ class Episode:
     rewards: np.ndarray  # (decisions,) the game's real (unclipped) rewards
     stop_reason: str | None  # None: the game ended; "steps" or "time": cut at a limit, the replay so far kept
     seconds: float
-    device: str
+
+    @property
+    def device(self) -> str:
+        return self.policy.device if self.policy else "cpu"
+
+    @property
+    def player(self) -> str:
+        """Who played: the random agent, or the PPO agent and whose policy."""
+        return AGENTS[self.agent] if self.policy is None else f"{AGENTS[self.agent]}: {self.policy.label}"
 
     @property
     def decisions(self) -> int:
@@ -220,14 +240,58 @@ def load(game: str) -> Policy:
 def _build_policy(game: str) -> Policy:
     from safetensors.torch import load_file
 
+    return _policy(game, load_file(policy_file(game)))
+
+
+def uploaded_policy(game: str, name: str, source: bytes | str | Path | BinaryIO) -> Policy:
+    """A visitor's own policy for ``game`` (the ``<game>.safetensors`` scripts/train_atari.py exports).
+
+    Built for this call only, never cached: the shipped policy other visitors see stays as it is.
+    """
+    game = checked_game(game)
+    return _policy(game, read_safetensors(source, MAX_POLICY_BYTES, "policy file"), upload_name=name)
+
+
+def _policy(game: str, tensors: dict[str, torch.Tensor], upload_name: str | None = None) -> Policy:
+    """The actor-critic for ``game`` holding ``tensors``, checked to fit: shipped and uploaded weights alike."""
+    import torch
+
     from demos.networks.actor_critic import ActorCritic
 
-    env = make_env(game)
-    network = ActorCritic(int(env.action_space.n))
-    env.close()
-    network.load_state_dict(load_file(policy_file(game)))  # strict: a policy for another action set fails here
+    with torch.device("meta"):  # shapes only, no memory: the weights all come from ``tensors``
+        network = ActorCritic(len(action_names(game)))
+    expected = network.state_dict()
+    _check_fits(game, tensors, expected)
+    # fp32 copies in fresh memory: the same layout for every source, hence bit-identical decisions
+    weights = {name: tensor.to(torch.float32, copy=True) for name, tensor in tensors.items()}
+    network.load_state_dict(weights, assign=True)
     device = choose_device()
-    return Policy(game, network.to(device).eval().requires_grad_(False), device)
+    return Policy(game, network.to(device).eval().requires_grad_(False), device, upload_name)
+
+
+def _shape(tensor: torch.Tensor) -> str:
+    return "x".join(map(str, tensor.shape)) or "scalar"
+
+
+def _check_fits(game: str, tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
+    """Refuse weights that are not this network for this game's actions, saying what was expected."""
+    import torch
+
+    problems = ([f"{name} is missing" for name in expected if name not in tensors]
+                + [f"{name} is not in this network" for name in tensors if name not in expected]
+                + [f"{name} is {_shape(tensors[name])}, expected {_shape(wanted)}"
+                   for name, wanted in expected.items() if name in tensors and tensors[name].shape != wanted.shape])
+    if problems:
+        actions = action_names(game)
+        shown = "; ".join(problems[:4]) + (f" (and {len(problems) - 4} more)" if len(problems) > 4 else "")
+        layout = ", ".join(f"{name} {_shape(wanted)}" for name, wanted in expected.items())
+        raise InputError(
+            f"This file does not fit the {GAMES[game]} agent: {shown}. Expected the actor-critic that "
+            f"scripts/train_atari.py --game {game} exports, with one actor output per action of {GAMES[game]} "
+            f"({len(actions)}: {', '.join(actions)}): {layout}. A policy trained on another game fits only that game.")
+    if not all(torch.isfinite(tensor).all() for tensor in tensors.values()):
+        raise InputError("This policy has NaN or infinite weights (did its training diverge?), so it cannot choose "
+                         "actions. Export an earlier checkpoint.")
 
 
 # --- preprocess: the environment, as in training ----------------------------------------
@@ -242,6 +306,16 @@ def _rom_check(game: str) -> None:
     if path is None:
         raise InputError(f"The {GAMES[game]} ROM is missing from this installation, so the game cannot run. "
                          "The ROMs ship inside the ale-py wheel: reinstall ale-py (requirements.txt).")
+
+
+@lru_cache(maxsize=len(GAMES))
+def action_names(game: str) -> tuple[str, ...]:
+    """The game's joystick actions (its minimal set), in the order of the actor's outputs."""
+    env = make_env(game)
+    try:
+        return tuple(env.unwrapped.get_action_meanings())
+    finally:
+        env.close()
 
 
 def make_env(game: str) -> gym.Env:
@@ -334,14 +408,16 @@ def agent_steps(env: gym.Env, policy: Policy | None, seed: int, screens: bool = 
 
 
 def play(game: str, seed: int = REPLAY_SEED, max_steps: int = DEFAULT_STEPS, agent: str = "policy",
-         progress: ProgressCallback | None = None, time_limit: float = TIME_LIMIT) -> Episode:
+         progress: ProgressCallback | None = None, time_limit: float = TIME_LIMIT,
+         policy: Policy | None = None) -> Episode:
     """Play one game, recorded, to its end, ``max_steps`` decisions or ``time_limit`` seconds, whichever comes first.
 
-    ``progress`` is called after every decision.
+    ``progress`` is called after every decision. ``policy``: the PPO agent's network (say, an
+    ``uploaded_policy``); the shipped one when None. The random agent needs none.
     """
     game, agent = checked_game(game), checked_agent(agent)
     seed, max_steps = checked_seed(seed), checked_steps(max_steps)
-    policy = load(game) if agent == "policy" else None
+    policy = (policy or load(game)) if agent == "policy" else None
     env = make_env(game)
     names = tuple(env.unwrapped.get_action_meanings())
     record, stop_reason = _Recorder(len(names)), None
@@ -366,8 +442,7 @@ def play(game: str, seed: int = REPLAY_SEED, max_steps: int = DEFAULT_STEPS, age
             video = writer.finish()
     finally:
         env.close()
-    return record.episode(game, agent, seed, names, video, stop_reason, watch.seconds,
-                          policy.device if policy else "cpu")
+    return record.episode(game, agent, policy, seed, names, video, stop_reason, watch.seconds)
 
 
 class _Recorder:
@@ -399,13 +474,13 @@ class _Recorder:
         self.screens.append(zlib.compress(screen.tobytes(), 1))
         self.current_screen = screen
 
-    def episode(self, game: str, agent: str, seed: int, names: tuple[str, ...], video: bytes,
-                stop_reason: str | None, seconds: float, device: str) -> Episode:
-        return Episode(game, agent, seed, names, video, np.stack(self.frames), self.screens,
+    def episode(self, game: str, agent: str, policy: Policy | None, seed: int, names: tuple[str, ...],
+                video: bytes, stop_reason: str | None, seconds: float) -> Episode:
+        return Episode(game, agent, policy, seed, names, video, np.stack(self.frames), self.screens,
                        np.array(self.actions, dtype=np.int64),
                        np.array(self.probabilities, dtype=np.float32).reshape(-1, self.action_count),
                        np.array(self.values, dtype=np.float32), np.array(self.rewards, dtype=np.float32),
-                       stop_reason, seconds, device)
+                       stop_reason, seconds)
 
 
 def recorded_replay(game: str, agent: str = "policy", progress: ProgressCallback | None = None) -> Episode:
@@ -527,7 +602,7 @@ def saliency(episode: Episode, step: int, method: str = "gradient") -> Saliency:
     """Where the policy looked at decision ``step``, by the gradient or by occluding patches."""
     if method not in SALIENCY_METHODS:
         raise InputError(f"Unknown saliency method {method!r}: choose {' or '.join(SALIENCY_METHODS)}.")
-    policy = load(episode.game)
+    policy = episode.policy or load(episode.game)  # the random agent's screens, seen by the shipped policy
     stack = input_stack(episode, step)
     if method == "gradient":
         return _gradient_saliency(policy, stack, int(episode.actions[step]))
@@ -652,7 +727,8 @@ def decision_figure(episode: Episode, step: int) -> Figure:
 def summary(episode: Episode) -> dict:
     """The episode in numbers (and the mind at every decision), for the API and downloads."""
     return {
-        "game": episode.game, "agent": episode.agent, "seed": episode.seed, "score": episode.score,
+        "game": episode.game, "agent": episode.agent, "policy": episode.policy.label if episode.policy else None,
+        "seed": episode.seed, "score": episode.score,
         "decisions": episode.decisions, "emulator_frames": episode.decisions * FRAME_SKIP,
         "game_over": episode.stop_reason is None, "stopped_early": episode.stop_reason, "note": episode.note,
         "device": episode.device, "seconds": round(episode.seconds, 2), "actions": list(episode.action_names),
@@ -687,6 +763,12 @@ while learning from a batch, so one lucky batch cannot wreck the policy. Rewards
 scores shown are the real ones); an entropy bonus kept it exploring. It starts as a random
 agent: the random agent beside its replay shows where it began.
 
+**Your own agent.** Train one with `python scripts/train_atari.py --game pong --minutes 30` (run
+it again to train on: it resumes), write its weights with `--export-only --export-dir my_agent`,
+and upload `my_agent/pong.safetensors` under *Play a fresh episode now*. It plays the same
+seeds through the same code as ours, with its probabilities, value and saliency on show. The
+file holds tensors only (safetensors), so nothing in it runs; only you see your agent.
+
 **Saliency.** The *gradient* map shows which pixels would change the chosen action's score
 most if they changed a little (Simonyan et al. 2014); it is quick but noisy. *Occlusion*
 (Greydanus et al. 2018) blurs a small patch at each place in turn and measures how much the
@@ -696,8 +778,10 @@ policy's outputs move: slower, but it says what the agent actually relies on.
 
 # --- Gradio / HTTP endpoint -------------------------------------------------------------
 
-def _endpoint(game: str, agent: str, seed: float, max_steps: float) -> tuple[bytes, dict]:
-    episode = play(game, seed, max_steps, checked_agent(agent))
+def _endpoint(game: str, agent: str, seed: float, max_steps: float,
+              policy_file: str | None = None) -> tuple[bytes, dict]:
+    policy = uploaded_policy(game, Path(policy_file).name, Path(policy_file)) if policy_file else None
+    episode = play(game, seed, max_steps, checked_agent(agent), policy=policy)
     return episode.video, summary(episode)
 
 
@@ -710,6 +794,9 @@ ENDPOINT = Endpoint(
         NumberField("seed", "Seed (the no-op start and the sampled actions)", 0, MAX_SEED, REPLAY_SEED),
         NumberField("max_steps", f"Episode length cap (decisions; 15 per second of play, {TIME_LIMIT:.0f} s of "
                                  "computing at most)", 1, MAX_STEPS, DEFAULT_STEPS),
+        FileField("policy_file", "Your own policy (optional): the <game>.safetensors scripts/train_atari.py "
+                                 f"exports, up to {MAX_POLICY_BYTES // MB} MB; plays instead of ours",
+                  (".safetensors",)),
     ),
     outputs=(VideoOutput("Replay, the agent's mind beside the game"), JsonOutput("Score and every decision")),
 )

@@ -20,9 +20,12 @@ movie vectors, one user-movie pair's vectors and their dot product).
 """
 from __future__ import annotations
 
+import csv
 import difflib
+import io
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Callable, Literal, Sequence
 
 import numpy as np
@@ -36,7 +39,7 @@ from core.device import choose_device
 from core.models import MODELS
 from core.plotting import vectors_figure
 from core.timing import stopwatch
-from core.validation import InputError
+from core.validation import InputError, read_text
 
 CARD = DemoCard(
     slug="recommender",
@@ -44,12 +47,15 @@ CARD = DemoCard(
     icon="🎬",
     pitch="Pick a few movies you like and get recommendations from a latent-factor model (ALS on MovieLens).",
     tags=("collaborative filtering", "matrix factorisation", "ALS", "embeddings"),
-    inputs=("text",),
+    inputs=("text", "document"),
 )
 
 LIKE_THRESHOLD = 4.0  # stars: a rating at or above this is a "like"
 OBSCURE_FANS = 3  # a movie liked by fewer people than this says little about a taste
 MAX_PICKS = 200
+TITLE_LIST_TYPES = ["txt", "csv"]
+PROBLEMS_SHOWN = 10  # unknown titles named (and spell-checked) at once; a long list's others are counted
+TITLE_COLUMNS = ("title", "name", "movie")  # IMDb's ratings export says Title, Letterboxd's Name
 TOP_K = 10  # the cut-off of every ranking metric
 Method = Literal["als", "popular", "user_cf"]
 METHOD_NAMES: dict[str, str] = {"als": "ALS (latent factors)", "popular": "Most popular",
@@ -206,6 +212,51 @@ def split_titles(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"[;\n]", text or "") if part.strip()]
 
 
+def read_title_list(file_name: str, data: bytes) -> tuple[list[str], list[str]]:
+    """(titles, notices) from an uploaded list of movies: a .txt with one title per line, or a .csv
+    with a Title, Name or Movie column, where a Year column makes "Title (Year)" (remakes share titles)."""
+    suffix = PurePath(file_name).suffix.lower().lstrip(".")
+    if suffix not in TITLE_LIST_TYPES:
+        raise InputError(f"Files of type '.{suffix or '?'}' are not supported. Upload a .txt with one title "
+                         "per line, or a .csv with a Title column.")
+    text = read_text(data)
+    titles = list(dict.fromkeys(_csv_titles(text) if suffix == "csv" else split_titles(text)))
+    if not titles:
+        raise InputError(f"{file_name} lists no titles.")
+    if len(titles) <= MAX_PICKS:
+        return titles, []
+    return titles[:MAX_PICKS], [f"{file_name} lists {len(titles):,} movies; only its first {MAX_PICKS} were read "
+                                f"(at most {MAX_PICKS} picks count: a handful of favourites says more about your "
+                                "taste than a long list)."]
+
+
+def _csv_titles(text: str) -> list[str]:
+    text = text.lstrip()
+    header = text.splitlines()[0]
+    # exports use commas; spreadsheets in some locales save with ; or tabs
+    reader = csv.DictReader(io.StringIO(text), delimiter=max(",;\t", key=header.count))
+    try:
+        columns = {name.strip().lower(): name for name in reader.fieldnames if name}
+        rows = list(reader)
+    except csv.Error as error:
+        raise InputError(f"This CSV file could not be read ({error}).") from None
+    title = next((columns[name] for name in TITLE_COLUMNS if name in columns), None)
+    if title is None:
+        raise InputError("This CSV has no column of titles named Title, Name or Movie (its columns: "
+                         f"{', '.join(reader.fieldnames)}). Rename that column, or upload a .txt with one "
+                         "title per line.")
+    year = columns.get("year")
+    return [_with_year(row[title], row[year] if year else None) for row in rows if (row[title] or "").strip()]
+
+
+def _with_year(title: str, year: str | None) -> str:
+    """ "Alien (1979)" from an export's Title and Year columns, unless the title already has a year."""
+    title, year = title.strip(), (year or "").strip()
+    if not re.fullmatch(r"\d{4}", year) or re.search(r"\(\d{4}\)$", title):
+        return title
+    return f"{title} ({year})"
+
+
 def _normalise(title: str) -> str:
     title = re.sub(r"^(.*), (the|a|an)$", r"\2 \1", title.strip().lower())  # "Matrix, The" = "The Matrix"
     return re.sub(r"[^a-z0-9]+", " ", title).strip()
@@ -214,6 +265,28 @@ def _normalise(title: str) -> str:
 def resolve_titles(catalogue: Catalogue, names: Sequence[str]) -> list[int]:
     """Movie indices for typed titles ("Toy Story", "Alice in Wonderland (1951)"), or an
     ``InputError`` naming every title that is unknown or matches several movies."""
+    found, problems = _resolve(catalogue, names)
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+def picks_from_list(catalogue: Catalogue, file_name: str, data: bytes) -> tuple[list[int], list[str]]:
+    """(movies, notices) from an uploaded list (``read_title_list``). Unlike typed titles, titles not
+    in MovieLens are skipped with a notice: a real export holds films newer than the data (2016)."""
+    titles, notices = read_title_list(file_name, data)
+    found, problems = _resolve(catalogue, titles)
+    if not found:
+        raise InputError(f"None of the {len(titles)} titles in {file_name} could be matched to one movie in "
+                         f"MovieLens:\n{problems}")
+    if problems:
+        notices.append(f"{len(titles) - len(found)} of the {len(titles)} titles in {file_name} were skipped "
+                       f"(not in MovieLens, or several movies match):\n{problems}")
+    return found, notices
+
+
+def _resolve(catalogue: Catalogue, names: Sequence[str]) -> tuple[list[int], str]:
+    """(movies matched, a message on the titles that are unknown or ambiguous; empty if none)."""
     normalised = [_normalise(title) for title in catalogue.movies["title"]]
     years = catalogue.movies["year"].to_numpy()
     found, problems = [], []
@@ -223,13 +296,19 @@ def resolve_titles(catalogue: Catalogue, names: Sequence[str]) -> list[int]:
         matches = _matching_movies(_normalise(wanted), year, normalised, years)
         if len(matches) == 1:
             found.append(matches[0])
-        elif matches:
-            problems.append(_ambiguous(catalogue, name, matches))
         else:
-            problems.append(_unknown(name, catalogue, normalised))
-    if problems:
-        raise InputError("\n".join(problems))
-    return list(dict.fromkeys(found))
+            problems.append((name, matches))
+    return list(dict.fromkeys(found)), _problems(catalogue, problems, normalised) if problems else ""
+
+
+def _problems(catalogue: Catalogue, problems: list[tuple[str, list[int]]], titles: list[str]) -> str:
+    """One line per unknown or ambiguous title; of a long uploaded list, the first few and a count."""
+    lines = [_ambiguous(catalogue, name, matches) if matches else _unknown(name, catalogue, titles)
+             for name, matches in problems[:PROBLEMS_SHOWN]]
+    if len(problems) > PROBLEMS_SHOWN:
+        lines.append(f"…and {len(problems) - PROBLEMS_SHOWN} more titles that are not in MovieLens or match "
+                     "several movies.")
+    return "\n".join(lines)
 
 
 def _matching_movies(wanted: str, year: int | None, titles: list[str], years: np.ndarray) -> list[int]:

@@ -36,11 +36,12 @@ from matplotlib.figure import Figure
 
 from core.contract import ASSETS, ChoiceField, DemoCard, Endpoint, JsonOutput, NumberField, TextField, TextOutput
 from core.device import choose_device
+from core.documents import read_document
 from core.hub import local_files_only
 from core.language import LANGUAGES, Sentence, detect_language, split_sentences
 from core.models import MODELS
 from core.timing import stopwatch
-from core.validation import InputError, read_text
+from core.validation import MAX_TEXT_CHARS, InputError, read_text
 
 CARD = DemoCard(
     slug="translation",
@@ -48,7 +49,7 @@ CARD = DemoCard(
     icon="🌍",
     pitch="Translate between Russian and English with a Transformer trained here, and watch where it looks.",
     tags=("Transformer", "encoder-decoder", "cross-attention", "beam search", "SentencePiece"),
-    inputs=("text",),
+    inputs=("text", "document"),
 )
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "translation"
@@ -60,6 +61,7 @@ MODEL_CHOICES = {"bundled": "Bundled (trained here, offline)", "hub": "Hub: Hels
 HUB_MODELS = {"en-ru": "Helsinki-NLP/opus-mt-en-ru", "ru-en": "Helsinki-NLP/opus-mt-ru-en"}
 TARGET_TAGS = {"en": ">>eng<<", "ru": ">>rus<<"}
 MAX_SENTENCES = 40  # longer texts are cut here, with a notice
+MAX_DOCUMENT_CHARS = 5_000_000  # only a document's opening is kept; this refuses only absurd extractions
 MAX_SOURCE_TOKENS = 128  # a longer sentence is cut: the model saw nothing longer in training
 MAX_BEAMS = 8
 BATCH_SIZE = 16
@@ -195,6 +197,24 @@ def prepare(text: str, direction: str = "auto") -> Prepared:
         notices.append(f"The text has {len(sentences)} sentences; only the first {MAX_SENTENCES} were translated.")
         sentences = sentences[:MAX_SENTENCES]
     return Prepared(text[:sentences[-1].end], source, target, detected, sentences, notices)
+
+
+@dataclass
+class SourceDocument:
+    text: str  # the opening of the document: at most MAX_SENTENCES sentences
+    notices: list[str]
+
+
+def read_source_document(file_name: str, data: bytes, direction: str = "auto") -> SourceDocument:
+    """An uploaded .txt, .md, .pdf or .docx as source text: a longer document is cut after the
+    sentences one translation takes, with a notice, rather than refused."""
+    text = read_document(file_name, data, max_chars=MAX_DOCUMENT_CHARS)
+    prepared = prepare(text[:MAX_TEXT_CHARS], direction)  # the opening is enough to find MAX_SENTENCES
+    if not any(char.isalpha() for char in text[len(prepared.source):]):
+        return SourceDocument(prepared.source, [])
+    return SourceDocument(prepared.source, [
+        f"{file_name} is longer than one translation ({len(text):,} characters): its first "
+        f"{len(prepared.sentences)} sentences are translated (the limit is {MAX_SENTENCES} at a time)."])
 
 
 def model_inputs(translator: Translator, sentences: list[str], target_language: str) -> list[str]:

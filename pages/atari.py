@@ -8,6 +8,7 @@ from ui import streamlit_kit as kit
 
 FRESH = "atari_fresh"  # session key: the last fresh episodes (agent, random) survive reruns
 RECORDED, FRESH_MODE = "Recorded replay", "Play a fresh episode now"
+SHIPPED, UPLOAD = "Shipped", "Upload"
 LIVE_EVERY = 10  # decisions between two pictures of the game being played
 
 
@@ -37,18 +38,45 @@ def play_both(play) -> tuple[demo.Episode, demo.Episode]:
     return played[0], played[1]
 
 
+def forget_fresh() -> None:
+    """A new policy choice: the episodes played by the previous one are not shown as its own."""
+    st.session_state.pop(FRESH, None)
+
+
+def chosen_policy(game: str) -> demo.Policy | None:
+    """The shipped policy, or the visitor's own once uploaded and checked to fit ``game``; None until then."""
+    source = st.segmented_control("PPO policy", [SHIPPED, UPLOAD], default=SHIPPED, key="atari_policy_source",
+                                  on_change=forget_fresh) or SHIPPED
+    if source == SHIPPED:
+        return demo.load(game)
+    upload = st.file_uploader(f"Your {demo.GAMES[game]} policy (.safetensors)", type=["safetensors"],
+                              key="atari_policy_upload", on_change=forget_fresh)
+    if upload is None:
+        st.info(f"Watch your own agent: train it with `python scripts/train_atari.py --game {game}`, export it "
+                f"with `--export-only --export-dir my_agent` and upload `my_agent/{game}.safetensors` "
+                f"(up to {demo.MAX_POLICY_BYTES // demo.MB} MB). Only you see it.")
+        return None
+    policy = demo.uploaded_policy(game, upload.name, upload.getvalue())
+    st.success(f"Your upload {upload.name} fits the {demo.GAMES[game]} agent: press Play to watch it.")
+    return policy
+
+
 def chosen_episodes(game: str) -> tuple[demo.Episode, demo.Episode] | None:
     mode = st.segmented_control("Replay", [RECORDED, FRESH_MODE], default=RECORDED, key="atari_mode") or RECORDED
     if mode == RECORDED:
-        st.caption(f"Seed {demo.REPLAY_SEED}, played once on this server on first use, then kept.")
+        st.caption(f"The shipped policy on seed {demo.REPLAY_SEED}, played once on this server on first use, then "
+                   f"kept. To watch your own agent, choose “{FRESH_MODE}” and upload it.")
         return play_both(lambda agent, show: demo.recorded_replay(game, agent, show))
+    with kit.user_errors():
+        policy = chosen_policy(game)
     seed_column, steps_column, button_column = st.columns([1, 2, 1], vertical_alignment="bottom")
     seed = seed_column.number_input("Seed", 0, demo.MAX_SEED, 1, key="atari_seed",
                                     help="Fixes the no-op start and the actions sampled: same seed, same game.")
     steps = steps_column.slider("Episode length cap (decisions, 15 per second of play)", 100, demo.MAX_STEPS,
                                 demo.DEFAULT_STEPS, 100, key="atari_steps")
-    if button_column.button("Play", type="primary", icon=":material/play_arrow:"):
-        st.session_state[FRESH] = (game, *play_both(lambda agent, show: demo.play(game, seed, steps, agent, show)))
+    if button_column.button("Play", type="primary", icon=":material/play_arrow:", disabled=policy is None):
+        st.session_state[FRESH] = (game, *play_both(
+            lambda agent, show: demo.play(game, seed, steps, agent, show, policy=policy)))
     stored = st.session_state.get(FRESH)
     if stored is None or stored[0] != game:
         st.info(f"Choose a seed and press Play: the PPO agent, then a random agent, play {demo.GAMES[game]} "
@@ -58,7 +86,7 @@ def chosen_episodes(game: str) -> tuple[demo.Episode, demo.Episode] | None:
 
 
 def replay_column(episode: demo.Episode) -> None:
-    st.markdown(f"**{demo.AGENTS[episode.agent]}**")
+    st.markdown(f"**{episode.player}**")
     st.video(episode.video, format="video/mp4")
     kit.key_numbers({"Score": f"{episode.score:+g}", "Decisions": f"{episode.decisions:,}",
                      "Game time": f"{episode.decisions / demo.VIDEO_FPS:.0f} s"})
@@ -73,6 +101,7 @@ def replay_column(episode: demo.Episode) -> None:
 
 def inspect_moment(episode: demo.Episode) -> None:
     st.subheader("The agent's mind over time")
+    st.caption(f"{episode.player}, seed {episode.seed}.")
     step = 0 if episode.decisions == 1 else st.slider(
         "Decision to inspect (15 per second of play)", 0, episode.decisions - 1, min(episode.decisions - 1, 150),
         key="atari_step")

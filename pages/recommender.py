@@ -38,16 +38,22 @@ picks = st.multiselect("Movies you like (type to search)", demo.pick_options(cat
                        format_func=lambda movie: demo.describe(catalogue, movie), key="recommender_picks",
                        max_selections=demo.MAX_PICKS)
 typed = st.text_input("…or type titles, separated by ;", placeholder="The Matrix; Alien (1979)")
+upload = st.file_uploader(
+    "…or upload a list of movies you like", type=demo.TITLE_LIST_TYPES, key="recommender_list",
+    help="A .txt with one title per line, or a .csv with a Title, Name or Movie column and, to tell remakes "
+         "apart, a Year column, as in IMDb's ratings export and Letterboxd's. Up to "
+         f"{demo.MAX_PICKS} titles are read; titles not in MovieLens (movies up to 2016) are skipped.")
 count = st.slider("How many recommendations", 5, 30, 10)
 compare = st.toggle("Compare ALS with the two baselines (most popular, user-based CF)")
 
 with kit.user_errors():
-    picks = list(dict.fromkeys(picks + demo.resolve_titles(catalogue, demo.split_titles(typed))))
+    listed, list_notices = demo.picks_from_list(catalogue, upload.name, upload.getvalue()) if upload else ([], [])
+    picks = list(dict.fromkeys(picks + demo.resolve_titles(catalogue, demo.split_titles(typed)) + listed))
     methods = list(demo.METHOD_NAMES) if compare else ["als"]
     results = {method: demo.recommend(recommender, picks, count, method) for method in methods}
 
 result = results["als"]
-for note in result.notes:
+for note in list_notices + result.notes:
     st.info(note, icon="ℹ️")
 for column, (method, shown) in zip(st.columns(len(results)), results.items()):
     with column:

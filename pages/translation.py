@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.documents import DOCUMENT_TYPES
 from demos import translation as demo
 from ui import streamlit_kit as kit
 
 TEXT_KEY, SUBMITTED_KEY, EXAMPLE_KEY = "translation_text", "translation_submitted", "translation_example"
+UPLOAD_KEY, READ_FILE_KEY, DOCUMENT_KEY = "translation_upload", "translation_read_file", "translation_document"
 DIRECTION_LABELS = {"auto": "Detect language", **demo.DIRECTIONS}
 EXAMPLES = demo.example_sentences()
 
@@ -16,6 +18,28 @@ def use_example() -> None:
     chosen = st.session_state[EXAMPLE_KEY]
     if chosen:
         st.session_state[TEXT_KEY] = st.session_state[SUBMITTED_KEY] = chosen
+
+
+def use_document(direction: str) -> None:
+    """A newly uploaded document fills the source box and is translated at once. This runs before the
+    source box is drawn (Streamlit refuses changes to a drawn widget's value); a file that cannot be read
+    is read again on every run until it is removed or readable (say, once a direction is chosen)."""
+    upload = st.file_uploader(
+        "Translate a document", type=DOCUMENT_TYPES, key=UPLOAD_KEY,
+        help=f"Its text replaces the source text below and is translated at once; a long document is cut after "
+             f"its first {demo.MAX_SENTENCES} sentences, with a notice. Files: {kit.DOCUMENT_FILES}.")
+    if upload is None or upload.file_id == st.session_state.get(READ_FILE_KEY):
+        return
+    with kit.user_errors():
+        document = demo.read_source_document(upload.name, upload.getvalue(), direction)
+    st.session_state[READ_FILE_KEY], st.session_state[DOCUMENT_KEY] = upload.file_id, document
+    st.session_state[TEXT_KEY] = st.session_state[SUBMITTED_KEY] = document.text
+
+
+def document_notices() -> list[str]:
+    """The uploaded document's notices (it was cut), while its text is the one translated."""
+    document = st.session_state.get(DOCUMENT_KEY)
+    return document.notices if document and document.text == st.session_state[SUBMITTED_KEY] else []
 
 
 kit.page_header(demo.CARD)
@@ -32,6 +56,7 @@ if model == "bundled":
 
 source_column, target_column = st.columns(2, gap="large")
 with source_column:
+    use_document(direction or "auto")
     with st.form("translation_form", border=False):
         text = st.text_area("Source text (Russian or English)", height=180, key=TEXT_KEY,
                             placeholder="Type or paste a few sentences…")
@@ -53,7 +78,7 @@ with target_column, kit.user_errors(), st.spinner("Translating…"):
     st.code(translation.text, language=None, wrap_lines=True)  # the code box has a copy button
     kit.ran_on(translation.device, translation.seconds)
     kit.download_text(translation.text, "translation.txt")
-for notice in translation.notices:
+for notice in document_notices() + translation.notices:
     st.info(notice, icon="ℹ️")
 st.pills("Examples: click one to translate it", EXAMPLES["en"] + EXAMPLES["ru"], key=EXAMPLE_KEY,
          on_change=use_example)

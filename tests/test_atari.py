@@ -1,18 +1,25 @@
-"""Atari agents as a visitor uses them: watch the shipped PPO policy play, inspect a moment, compare with random.
+"""Atari agents as a visitor uses them: watch the shipped PPO policy play, inspect a moment, compare with random,
+and watch one's own policy (an uploaded .safetensors) play the same way.
 
 Episodes here are cut short (a whole game of Pong is thousands of decisions); learning
 itself is measured by benchmarks/bench_atari.py, not tested.
 """
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from gradio_client import handle_file
+from PIL import Image
+from safetensors.torch import load, save
 
 from core.validation import InputError
 from core.video import opened_video, read_frames
 from demos import atari
 
 SHORT = 300  # decisions: 20 s of play, about 5 s of computing here
+UPLOAD_NAME = "my pong.safetensors"
 
 
 def decoded(video: bytes) -> list[np.ndarray]:
@@ -150,6 +157,83 @@ def test_a_game_without_a_shipped_policy_says_so(monkeypatch, tmp_path):
     assert atari.play("breakout", max_steps=5, agent="random").decisions == 5  # the random agent needs no policy
 
 
+# --- the visitor's own policy -------------------------------------------------------------------
+
+def shipped_bytes() -> bytes:
+    """The shipped Pong weights as a visitor would upload them: only bytes, under their own name."""
+    return atari.policy_file("pong").read_bytes()
+
+
+def edited(change) -> bytes:
+    """The shipped Pong weights with ``change`` applied to their {name: tensor}, saved again as safetensors."""
+    tensors = load(shipped_bytes())
+    change(tensors)
+    return save(tensors)
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def pickled_checkpoint() -> bytes:
+    buffer = io.BytesIO()
+    torch.save(load(shipped_bytes()), buffer)  # what train_atari.py's checkpoint.pt is: a pickle
+    return buffer.getvalue()
+
+
+def as_breakout(tensors: dict) -> None:
+    """Pong's network cut to Breakout's 4 actions: what a Breakout policy looks like."""
+    for name in ("actor.weight", "actor.bias"):
+        tensors[name] = tensors[name][:4].clone()
+
+
+def test_the_shipped_weights_uploaded_replay_the_shipped_game_exactly(short_episode):
+    mine = atari.uploaded_policy("pong", UPLOAD_NAME, shipped_bytes())
+    assert mine.network is not atari.load("pong").network  # built for this call: the shared model is untouched
+    episode = atari.play("pong", seed=3, max_steps=80, policy=mine)
+    np.testing.assert_array_equal(episode.actions, short_episode.actions[:80])
+    np.testing.assert_array_equal(episode.probabilities, short_episode.probabilities[:80])
+    np.testing.assert_array_equal(episode.values, short_episode.values[:80])
+    np.testing.assert_array_equal(atari.saliency(episode, 40).heat, atari.saliency(short_episode, 40).heat)
+    assert episode.player == f"PPO agent: your upload {UPLOAD_NAME}"
+    assert short_episode.player == "PPO agent: shipped policy"
+    assert atari.summary(episode)["policy"] == f"your upload {UPLOAD_NAME}"
+
+
+def test_an_uploaded_policy_plays_and_explains_with_its_own_weights():
+    def always_fire(tensors: dict) -> None:  # an actor blind to the screen, a critic sure of +100
+        tensors["actor.weight"].zero_()
+        tensors["actor.bias"][:] = torch.tensor([0.0, 50.0, 0.0, 0.0, 0.0, 0.0])
+        tensors["critic.bias"] += 100.0
+
+    episode = atari.play("pong", seed=3, max_steps=20,
+                         policy=atari.uploaded_policy("Pong", "fire.safetensors", edited(always_fire)))
+    assert (episode.actions == 1).all() and episode.probabilities[:, 1].min() > 0.999
+    assert episode.values.min() > 50
+    found = atari.saliency(episode, 5)  # its own network: no pixel moves a blind actor
+    assert not found.heat.any() and found.frame_shares is None
+    assert atari.load("pong").network.actor.bias.abs().max() < 50  # the shipped model did not change
+
+
+@pytest.mark.parametrize("data, message", [
+    (lambda: edited(as_breakout), r"actor\.weight is 4x512, expected 6x512; actor\.bias is 4, expected 6\. "
+                                  r"Expected the actor-critic .*\(6: NOOP, FIRE, RIGHT, LEFT, RIGHTFIRE, LEFTFIRE\)"),
+    (lambda: save({f"agent.{name}": tensor for name, tensor in load(shipped_bytes()).items()}),
+     r"torso\.0\.weight is missing; .* \(and 20 more\)\. Expected .*torso\.0\.weight 32x4x8x8"),
+    (lambda: shipped_bytes()[:len(shipped_bytes()) // 2], "damaged or incomplete .*incomplete metadata"),
+    (png_bytes, "not a safetensors file"),
+    (pickled_checkpoint, r"not a safetensors file.*PyTorch checkpoints \(\.pt, \.pth\) are refused"),
+    (lambda: b"", r"policy file is empty \(0 bytes\)"),
+    (lambda: bytes(atari.MAX_POLICY_BYTES + 1), "policy file is too large .* the limit is 20 MB"),
+    (lambda: edited(lambda tensors: tensors["critic.weight"].fill_(float("nan"))), "NaN or infinite weights"),
+])
+def test_a_bad_policy_file_gets_a_clear_message(data, message):
+    with pytest.raises(InputError, match=message):
+        atari.uploaded_policy("pong", "mine.safetensors", data())
+
+
 def test_page_shows_both_replays_and_inspects_a_moment(gallery, monkeypatch):
     monkeypatch.setattr(atari, "REPLAY_STEPS", 60)
     app = gallery.switch_page("pages/atari.py").run()
@@ -174,6 +258,37 @@ def test_page_plays_a_fresh_episode_with_a_seed(gallery):
     assert app.slider[-1].max == 99  # the moment slider of the fresh episode
 
 
+def fresh_upload_page(gallery):
+    """The page in fresh-episode mode with the policy source on Upload, run once (no file yet)."""
+    app = gallery.switch_page("pages/atari.py")
+    app.session_state["atari_mode"] = "Play a fresh episode now"
+    app.session_state["atari_policy_source"] = "Upload"
+    return app.run()
+
+
+def play_button(app):
+    return next(button for button in app.button if button.label == "Play")
+
+
+def test_page_replays_an_uploaded_policy_and_says_whose_it_is(gallery):
+    app = fresh_upload_page(gallery)
+    assert not app.exception and play_button(app).disabled and "Watch your own agent" in app.info[0].value
+    app.file_uploader[0].upload(UPLOAD_NAME, shipped_bytes()).run()
+    assert f"Your upload {UPLOAD_NAME} fits the Pong agent" in app.success[0].value
+    app.slider[0].set_value(100)
+    play_button(app).click().run()
+    assert not app.exception
+    assert f"PPO agent: your upload {UPLOAD_NAME}" in [markdown.value.strip("*") for markdown in app.markdown]
+    assert any(caption.value == f"PPO agent: your upload {UPLOAD_NAME}, seed 1." for caption in app.caption)
+    assert app.slider[-1].max == 99 and len(app.get("video")) == 2
+
+
+def test_page_refuses_a_policy_for_another_game_with_a_message(gallery):
+    app = fresh_upload_page(gallery)
+    app.file_uploader[0].upload("breakout.safetensors", edited(as_breakout)).run()
+    assert not app.exception and "does not fit the Pong agent" in app.error[0].value
+
+
 def test_page_says_when_no_policy_is_shipped(gallery, monkeypatch, tmp_path):
     monkeypatch.setattr(atari, "MODEL_DIR", tmp_path)
     app = gallery.switch_page("pages/atari.py").run()
@@ -181,12 +296,23 @@ def test_page_says_when_no_policy_is_shipped(gallery, monkeypatch, tmp_path):
 
 
 def test_gradio_endpoint_returns_the_replay_and_every_decision(gradio_client):
-    video, details = gradio_client.predict("Pong", "PPO agent", 5, 50, api_name="/atari")
+    video, details = gradio_client.predict("Pong", "PPO agent", 5, 50, None, api_name="/atari")
     assert len(decoded(Path(video).read_bytes())) == 50
     assert details["decisions"] == 50 and len(details["steps"]) == 50 and details["stopped_early"] == "steps"
     assert set(details["steps"][0]) == {"action", "reward", "value", "probabilities"}
+    assert details["policy"] == "shipped policy"
+
+
+def test_gradio_endpoint_plays_an_uploaded_policy(gradio_client, tmp_path):
+    path = tmp_path / "mine.safetensors"
+    path.write_bytes(shipped_bytes())
+    _, details = gradio_client.predict("Pong", "PPO agent", 5, 20, handle_file(str(path)), api_name="/atari")
+    assert details["policy"] == "your upload mine.safetensors" and details["decisions"] == 20
+    path.write_bytes(edited(as_breakout))
+    with pytest.raises(Exception, match="does not fit the Pong agent"):
+        gradio_client.predict("Pong", "PPO agent", 5, 20, handle_file(str(path)), api_name="/atari")
 
 
 def test_gradio_endpoint_explains_an_absurd_seed(gradio_client):
     with pytest.raises(Exception, match="seed must be a whole number"):
-        gradio_client.predict("Pong", "PPO agent", 2.5, 50, api_name="/atari")
+        gradio_client.predict("Pong", "PPO agent", 2.5, 50, None, api_name="/atari")

@@ -24,6 +24,7 @@ from core.media import example_photo
 from demos.audio_digits import example_recordings
 from demos.summarisation import example_articles
 from screenshot import save_screenshot, settle
+from test_summarisation_documents import word_document
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None,
                                 reason="Debian chromium is not installed (make test installs it)")
@@ -144,6 +145,21 @@ def article_txt(folder: Path) -> Path:
     return path
 
 
+def letter_docx(folder: Path) -> Path:
+    """A short Word document in English."""
+    path = folder / "letter.docx"
+    path.write_bytes(word_document(["The weather is good, so we are going to the park.", "I love my cat."]))
+    return path
+
+
+def letterboxd_csv(folder: Path) -> Path:
+    """Liked films as Letterboxd exports them: Name and Year columns."""
+    path = folder / "letterboxd.csv"
+    path.write_text("Date,Name,Year,Letterboxd URI,Rating\n2024-03-01,The Matrix,1999,https://boxd.it/a,5\n"
+                    "2024-03-02,Alien,1979,https://boxd.it/b,4.5\n", encoding="utf-8")
+    return path
+
+
 def fashion_png(folder: Path) -> Path:
     """A trouser drawn on black, Fashion-MNIST style, at 4x its 28x28."""
     picture = Image.new("L", (112, 112), 0)
@@ -151,6 +167,13 @@ def fashion_png(folder: Path) -> Path:
                                     fill=210)
     path = folder / "trouser.png"
     picture.save(path)
+    return path
+
+
+def trained_policy(folder: Path) -> Path:
+    """A Pong policy as scripts/train_atari.py exports it (the shipped weights: the page cannot tell)."""
+    path = folder / "my pong agent.safetensors"
+    shutil.copyfile(ROOT / "models" / "atari" / "pong.safetensors", path)
     return path
 
 
@@ -204,10 +227,9 @@ VISITS: dict[str, Visit] = {
         ready=shows("ALS (latent factors)", exact=True),
         example=click("Compare ALS with the two baselines (most popular, user-based CF)"),
         example_result=shows("Most popular", exact=True),
-        # typed picks show in the "A movie" list of the user-movie tab (recommendations + picks)
-        own_input=steps(type_text("…or type titles, separated by ;", "The Matrix; Alien (1979)"),
-                        click("One user-movie pair"), open_selectbox("A movie")),
-        own_result=option(re.compile(r"^Matrix, The \(1999\)")), uploads=False),
+        # the uploaded list's picks show in the "A movie" list of the user-movie tab (recommendations + picks)
+        own_input=steps(upload(letterboxd_csv), click("One user-movie pair"), open_selectbox("A movie")),
+        own_result=option(re.compile(r"^Matrix, The \(1999\)"))),
     "summarisation": Visit(
         ready=shows("Summary", exact=True),
         example=choose("Article: example", next(name for name in example_articles() if name.startswith("RU"))),
@@ -216,9 +238,7 @@ VISITS: dict[str, Visit] = {
     "translation": Visit(
         ready=shows("English → Russian (detected)"),
         example=click("Сколько стоит этот билет?"), example_result=shows("Russian → English (detected)"),
-        own_input=type_text("Source text (Russian or English)", "The weather is good, so we are going to the park.",
-                            submit="Translate"),
-        own_result=shows("English → Russian (detected)"), uploads=False),
+        own_input=upload(letter_docx), own_result=shows("English → Russian (detected)")),
     "image_generation": Visit(
         ready=shows("9 × Sneaker, Diffusion"),
         example=choose("Class", "Ankle boot"), example_result=shows("9 × Ankle boot, Diffusion"),
@@ -227,9 +247,9 @@ VISITS: dict[str, Visit] = {
     "atari": Visit(
         ready=shows(re.compile(r"Played at \d+ decisions/s")),  # the recorded replay, played on first use
         example=click("Occlusion (Greydanus et al. 2018)"), example_result=shows("where the choice came from (red)"),
-        own_input=steps(click("Play a fresh episode now"), type_text("Seed", "7"),
+        own_input=steps(click("Play a fresh episode now"), upload(trained_policy), type_text("Seed", "7"),
                         slide_to_start("Episode length cap"), click("Play")),
-        own_result=shows("(seed 7)"), uploads=False),
+        own_result=shows("PPO agent: your upload my pong agent.safetensors, seed 7.")),
 }
 
 

@@ -168,3 +168,77 @@ def test_picking_every_movie_is_explained(catalogue, model):
 def test_asking_for_more_than_is_left_returns_what_is_left(catalogue, model):
     result = demo.recommend(model, range(catalogue.size - 3), count=10, method="popular")
     assert len(result.items) == 3
+
+
+# --- a list of movies the visitor uploads -------------------------------------------------
+
+IMDB_EXPORT = ('Const,Your Rating,Date Rated,Title,Original Title,URL,Title Type,IMDb Rating,Runtime (mins),Year,'
+               'Genres,Num Votes,Release Date,Directors\n'
+               'tt0000001,9,2023-05-01,Cartoon 0,Cartoon 0,https://www.imdb.com/title/tt0000001/,Movie,7.9,81,2010,'
+               '"Animation, Family",1000,2010-06-01,Someone\n'
+               'tt0000002,8,2023-05-02,Horror 25,Horror 25,https://www.imdb.com/title/tt0000002/,Movie,6.1,95,1990,'
+               'Horror,500,1990-10-31,"One, Two"\n')
+LETTERBOXD_EXPORT = ("\ufeffDate,Name,Year,Letterboxd URI,Rating\n"
+                     "2024-01-02,Cartoon 0,1990,https://boxd.it/a,4.5\n"
+                     '2024-01-03,"Cartoon 7",,https://boxd.it/b,4\n')
+
+
+@pytest.mark.parametrize("file_name, data, titles", [
+    ("favourites.txt", b"Cartoon 7\r\n\r\n  Horror 25 (1990)\nCartoon 7\n", ["Cartoon 7", "Horror 25 (1990)"]),
+    ("ratings.csv", IMDB_EXPORT.encode(), ["Cartoon 0 (2010)", "Horror 25 (1990)"]),
+    ("letterboxd.CSV", LETTERBOXD_EXPORT.encode(), ["Cartoon 0 (1990)", "Cartoon 7"]),
+    ("spreadsheet.csv", b"Movie;Year\nHorror 25 (1990);1990\nCartoon 7\n", ["Horror 25 (1990)", "Cartoon 7"]),
+    ("ragged.csv", b"name\nCartoon 7,extra,cells\n", ["Cartoon 7"]),
+])
+def test_an_uploaded_list_gives_titles_with_their_year(file_name, data, titles):
+    assert demo.read_title_list(file_name, data) == (titles, [])
+
+
+def test_the_year_of_an_export_tells_a_remake_apart(catalogue):
+    titles, _ = demo.read_title_list("ratings.csv", IMDB_EXPORT.encode())
+    assert demo.resolve_titles(catalogue, titles) == [1, 25]
+    titles, _ = demo.read_title_list("letterboxd.csv", LETTERBOXD_EXPORT.encode())
+    assert demo.resolve_titles(catalogue, titles) == [0, 7]
+
+
+@pytest.mark.parametrize("file_name, data, message", [
+    ("favourites.xlsx", b"PK\x03\x04", "not supported"),
+    ("favourites.csv", b"PK\x03\x04\x14\x00\x00\x00" * 20, "binary"),
+    ("favourites.txt", b"", "empty"),
+    ("favourites.txt", "Amélie".encode("cp1252"), "UTF-8"),
+    ("favourites.csv", b"Film,Stars\nAlien,5\n", "no column of titles named Title, Name or Movie.*Film, Stars"),
+    ("favourites.csv", b"Title,Year\n", "lists no titles"),
+])
+def test_a_bad_list_gets_a_clear_message(file_name, data, message):
+    with pytest.raises(InputError, match=message):
+        demo.read_title_list(file_name, data)
+
+
+def test_a_list_longer_than_the_picks_allowed_is_cut_with_a_notice():
+    data = "\n".join(f"Movie {i}" for i in range(3000)).encode()
+    titles, notices = demo.read_title_list("everything.txt", data)
+    assert titles == [f"Movie {i}" for i in range(demo.MAX_PICKS)]
+    assert notices == [f"everything.txt lists 3,000 movies; only its first {demo.MAX_PICKS} were read "
+                       f"(at most {demo.MAX_PICKS} picks count: a handful of favourites says more about your "
+                       "taste than a long list)."]
+
+
+def test_a_long_list_of_unknown_titles_names_the_first_few_and_counts_the_rest(catalogue):
+    with pytest.raises(InputError) as error:
+        demo.resolve_titles(catalogue, [f"Unknown {i}" for i in range(25)])
+    lines = str(error.value).splitlines()
+    assert len(lines) == demo.PROBLEMS_SHOWN + 1 and lines[0].startswith('No movie called "Unknown 0"')
+    assert lines[-1].startswith("…and 15 more titles")
+
+
+def test_an_uploaded_list_skips_titles_missing_from_movielens_with_a_notice(catalogue):
+    data = b"Cartoon 7\nA Film From 2023\nHorror 25 (1990)\n"
+    picks, notices = demo.picks_from_list(catalogue, "letterboxd.txt", data)
+    assert picks == [7, 25]
+    assert notices[0].startswith("1 of the 3 titles in letterboxd.txt were skipped")
+    assert 'No movie called "A Film From 2023"' in notices[0]
+
+
+def test_an_uploaded_list_with_no_known_title_is_refused(catalogue):
+    with pytest.raises(InputError, match="None of the 2 titles in new.txt"):
+        demo.picks_from_list(catalogue, "new.txt", b"A Film From 2023\nAnother From 2024\n")

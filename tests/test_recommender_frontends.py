@@ -46,6 +46,21 @@ def test_page_refits_on_demand_and_explains_similar_movies_for_a_movie_nobody_li
     assert "From neighbours to factors" in app.markdown[-1].value  # the tabs after it still render
 
 
+def test_page_recommends_from_an_uploaded_letterboxd_list_and_explains_a_bad_one(gallery):
+    app = gallery.switch_page("pages/recommender.py").run()
+    export = b"Date,Name,Year,Letterboxd URI,Rating\n2024-01-02,Alien,1979,https://boxd.it/a,4.5\n" \
+             b"2024-01-03,The Matrix,1999,https://boxd.it/b,5\n"
+    app.file_uploader(key="recommender_list").set_value(("letterboxd.csv", export, "text/csv")).run()
+    assert not app.exception and not app.error
+    because = " ".join(app.dataframe[0].value["because you liked"])  # "Alien (1979) (30%); Shrek (2001) (25%)"
+    assert "Alien (1979)" in because or "Matrix, The (1999)" in because  # the list's movies count
+    pair_options = next(box for box in app.selectbox if box.label == "A movie").options
+    assert {"Alien (1979)", "Matrix, The (1999)"} <= {option.split(" · ")[0] for option in pair_options}
+    app.file_uploader(key="recommender_list").set_value(("ratings.csv", b"Film,Stars\nAlien,5\n", "text/csv")).run()
+    assert not app.exception
+    assert any("no column of titles named Title, Name or Movie" in error.value for error in app.error)
+
+
 def test_gradio_endpoint_recommends_from_typed_titles(gradio_client):
     text, details = gradio_client.predict("Alien (1979); Aliens\nTerminator, The", 5, demo.METHOD_NAMES["als"],
                                           api_name=f"/{demo.CARD.slug}")

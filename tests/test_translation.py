@@ -11,10 +11,11 @@ import re
 import pytest
 import sentencepiece as spm
 
-from core.validation import InputError
+from core.validation import MAX_TEXT_CHARS, InputError
 from demos import translation
 from scripts.prepare_translation_data import TARGET_TAGS, build_tokenizer
 from scripts.train_translation import Recipe, build_model
+from test_summarisation_documents import scanned_pdf, word_document
 
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 LATIN = re.compile(r"[a-z]", re.IGNORECASE)
@@ -155,6 +156,42 @@ def test_long_texts_are_capped_with_a_notice(tiny_model_dir):
     assert any(f"only the first {translation.MAX_SENTENCES}" in notice for notice in result.notices)
 
 
+# --- documents the visitor uploads -------------------------------------------------------
+
+def test_an_uploaded_text_file_is_translated():
+    document = translation.read_source_document("note.txt", "Я люблю свою собаку.\nСегодня холодно.\n".encode())
+    assert (document.text, document.notices) == ("Я люблю свою собаку.\nСегодня холодно.", [])
+    result = translation.translate(document.text)
+    assert result.source_language == "ru" and len(result.sentences) == 2 and mostly(LATIN, result.text)
+
+
+def test_an_uploaded_word_document_is_translated_paragraph_by_paragraph():
+    document = translation.read_source_document("letter.docx", word_document(["I love my cat.", "It is cold today."]))
+    result = translation.translate(document.text, beams=2)
+    paragraphs = result.text.split("\n\n")
+    assert len(paragraphs) == 2 and all(mostly(CYRILLIC, paragraph) for paragraph in paragraphs)
+
+
+def test_a_long_document_is_cut_to_one_translation_with_a_notice():
+    sentences = [f"Sentence number {i} is here." for i in range(MAX_TEXT_CHARS // 20)]  # far over the paste limit
+    document = translation.read_source_document("book.md", " ".join(sentences).encode())
+    assert document.text == " ".join(sentences[:translation.MAX_SENTENCES])
+    assert document.notices == [f"book.md is longer than one translation ({len(' '.join(sentences)):,} characters): "
+                                f"its first {translation.MAX_SENTENCES} sentences are translated (the limit is "
+                                f"{translation.MAX_SENTENCES} at a time)."]
+
+
+@pytest.mark.parametrize("file_name, data, message", [
+    ("notes.odt", b"Hello there.", "not supported"),
+    ("scan.pdf", scanned_pdf(), "no text layer"),
+    ("brief.txt", "Der Stadtrat hat die neue Brücke über den Fluss eröffnet, und sie verbindet die Altstadt mit "
+                  "dem Norden.".encode(), "does not look Russian or English"),
+])
+def test_a_document_with_nothing_to_translate_gets_a_clear_message(file_name, data, message):
+    with pytest.raises(InputError, match=message):
+        translation.read_source_document(file_name, data)
+
+
 # --- any saved MarianMT checkpoint, through the one from_pretrained path ------------------
 
 def test_a_saved_marian_checkpoint_round_trips_through_the_loader(tiny_model_dir):
@@ -181,6 +218,32 @@ def test_page_translates_the_example_and_then_what_the_visitor_submits(gallery):
     assert "Russian → English (detected)" in " ".join(m.value for m in gallery.markdown)
 
 
+def test_page_translates_an_uploaded_document_and_then_a_clicked_example(gallery):
+    gallery.switch_page("pages/translation.py").run()
+    gallery.file_uploader(key="translation_upload").set_value(("scan.pdf", scanned_pdf(), "application/pdf")).run()
+    assert not gallery.exception and "no text layer" in gallery.error[0].value
+    note = ("note.txt", "Мы живём в большом городе.".encode(), "text/plain")
+    gallery.file_uploader(key="translation_upload").set_value(note).run()
+    assert not gallery.exception and not gallery.error
+    assert gallery.text_area(key="translation_text").value == "Мы живём в большом городе."
+    assert mostly(LATIN, gallery.code[0].value)
+    example = translation.example_sentences()["en"][1]
+    gallery.pills(key="translation_example").set_value(example).run()
+    assert not gallery.exception and not gallery.error
+    assert gallery.text_area(key="translation_text").value == example and mostly(CYRILLIC, gallery.code[0].value)
+
+
+def test_page_says_a_long_document_was_cut_while_its_text_is_the_one_translated(gallery):
+    gallery.switch_page("pages/translation.py").run()
+    gallery.slider(key="translation_beams").set_value(1)  # greedy: 40 sentences on a slow CPU
+    long_text = " ".join(f"Sentence number {i} is here." for i in range(translation.MAX_SENTENCES + 5))
+    gallery.file_uploader(key="translation_upload").set_value(("long.md", long_text.encode(), "text/markdown")).run()
+    assert not gallery.exception and not gallery.error
+    assert any("long.md is longer than one translation" in info.value for info in gallery.info)
+    gallery.pills(key="translation_example").set_value(translation.example_sentences()["ru"][0]).run()
+    assert not any("long.md" in info.value for info in gallery.info)
+
+
 def test_gradio_endpoint_returns_the_translation_and_its_alternatives(gradio_client):
     text, details = gradio_client.predict("I love my cat.", "auto", 4, 2, "bundled", api_name="/translation")
     details = details if isinstance(details, dict) else json.loads(details)
@@ -191,3 +254,4 @@ def test_gradio_endpoint_returns_the_translation_and_its_alternatives(gradio_cli
 def test_gradio_endpoint_explains_bad_input(gradio_client):
     with pytest.raises(Exception, match="no words"):
         gradio_client.predict("12345", "auto", 4, 1, "bundled", api_name="/translation")
+

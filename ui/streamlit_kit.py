@@ -17,6 +17,8 @@ from core.validation import MB, InputError, read_image
 from core.video import MAX_VIDEO_BYTES, MAX_VIDEO_SECONDS, VIDEO_TYPES
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
+DOCUMENT_FILES = (f"{', '.join('.' + t for t in DOCUMENT_TYPES)}; up to {MAX_DOCUMENT_BYTES / MB:.0f} MB; "
+                  "scanned PDFs have no text to read")
 log = logging.getLogger("neural_gallery")
 
 
@@ -170,8 +172,7 @@ def document_input(key: str, examples: Mapping[str, str], label: str = "Your tex
     if source == "Upload":
         upload = st.file_uploader(label, type=DOCUMENT_TYPES, key=f"{key}_upload")
         if upload is None:
-            st.info(f"Upload a document to start ({', '.join('.' + t for t in DOCUMENT_TYPES)}; "
-                    f"up to {MAX_DOCUMENT_BYTES / MB:.0f} MB; scanned PDFs have no text to read).")
+            st.info(f"Upload a document to start ({DOCUMENT_FILES}).")
             return None
         try:
             return read_document(upload.name, upload.getvalue())
