@@ -9,6 +9,14 @@ from ui.streamlit_kit import GALLERY_NAVIGATION
 CARDS_PER_ROW = 3
 
 
+def input_line(inputs: tuple[str, ...]) -> str:
+    """ "Input: image, camera"; a demo that runs without one says so and names what it can take."""
+    given = [kind for kind in inputs if kind != "none"]
+    if "none" not in inputs:
+        return "Input: " + ", ".join(given)
+    return "Input: none needed" + (f" (optional: {', '.join(given)})" if given else "")
+
+
 def home() -> None:
     st.title("🖼️ Neural Gallery")
     st.markdown(
@@ -25,7 +33,7 @@ def home() -> None:
                     st.image(str(card.thumbnail), width="stretch")
                 st.subheader(f"{card.icon} {card.title}")
                 st.write(card.pitch)
-                st.caption(" · ".join(card.tags) + "  \nInput: " + ", ".join(card.inputs))
+                st.caption(" · ".join(card.tags) + "  \n" + input_line(card.inputs))
                 st.page_link(card.page, label="Open demo", icon=":material/arrow_forward:")
 
 

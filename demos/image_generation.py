@@ -46,7 +46,7 @@ CARD = DemoCard(
     icon="👟",
     pitch="A GAN and a diffusion model we trained on Fashion-MNIST: watch noise become a sneaker, step by step.",
     tags=("GAN", "diffusion", "DDPM / DDIM", "inpainting", "latent space"),
-    inputs=("none",),
+    inputs=("none", "image"),  # an image to inpaint is optional
 )
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "generative"

@@ -15,6 +15,9 @@ def test_home_renders_a_card_per_demo_without_loading_models(gallery):
     for demo in DEMOS:
         assert f"{demo.CARD.icon} {demo.CARD.title}" in headings
     assert MODELS.stats() == []
+    captions = [caption.value for caption in app.caption]
+    assert any(caption.endswith("Input: image, camera") for caption in captions)  # emotion, style transfer
+    assert any(caption.endswith("Input: none needed (optional: image)") for caption in captions)  # inpainting
 
 
 def test_every_demo_declares_a_page_and_a_thumbnail():
