@@ -2,6 +2,8 @@
 
     python scripts/train_atari.py --game pong --minutes 120   # resumes from runs/atari/pong/checkpoint.pt
     python scripts/train_atari.py --game pong --export-only   # models/atari/pong.safetensors + .json + curve
+    python scripts/train_atari.py --game pong --minutes 120 --warm-start models/atari/pong.safetensors
+                                                              # no checkpoint (fresh clone): go on from the shipped policy
 
 PPO (Schulman et al. 2017): the clipped surrogate objective, generalised advantage estimation,
 an actor and a critic sharing a Nature-CNN torso, vectorised environments (ale-py's native
@@ -56,6 +58,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, default=None, help="default runs/atari/<game>")
     parser.add_argument("--export-dir", type=Path, default=ROOT / "models" / "atari")
     parser.add_argument("--export-only", action="store_true", help="export the latest checkpoint and stop")
+    parser.add_argument("--warm-start", type=Path, default=None,
+                        help="when there is no checkpoint, go on from an exported policy (.safetensors beside its .json)")
     return parser.parse_args()
 
 
@@ -67,6 +71,9 @@ def make_envs(game: str, count: int, seed: int, threads: int) -> AtariVectorEnv:
     return envs
 
 
+EPISODE_FIELDS = ("agent_steps", "score", "length")
+
+
 def fresh_state() -> dict:
     """Counters and logs of a run that has not started; saved with the network and optimiser."""
     return {"agent_steps": 0, "updates": 0, "seconds": 0.0, "episodes": [], "updates_log": []}
@@ -74,6 +81,24 @@ def fresh_state() -> dict:
 
 def agent_steps(state: dict) -> str:
     return f"{state['agent_steps']:,} agent steps"
+
+
+def warm_start(agent: ActorCritic, weights: Path) -> dict:
+    """Go on from an exported policy when its checkpoint is gone (runs/ is not in a fresh clone): the
+    weights, counters and episode log carry on, so the learning-rate schedule does too; Adam's
+    moments start again."""
+    from safetensors.torch import load_file
+
+    agent.load_state_dict(load_file(weights))
+    summary = json.loads(weights.with_suffix(".json").read_text())
+    log = weights.with_name(f"{weights.stem}_episodes.json")
+    episodes = [dict(zip(EPISODE_FIELDS, row)) for row in json.loads(log.read_text())] if log.exists() else []
+    state = fresh_state()
+    state.update(agent_steps=summary["agent_steps"], updates=summary["updates"], episodes=episodes,
+                 seconds=summary["training_minutes"] * 60, warm_started_at=summary["agent_steps"],
+                 episodes_not_logged=summary["training_episodes"] - len(episodes))
+    print(f"warm start from {weights}: {agent_steps(state)}", flush=True)
+    return state
 
 
 def advantages_and_returns(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, next_value: torch.Tensor,
@@ -192,7 +217,7 @@ def train(args: argparse.Namespace, agent: ActorCritic, optimizer: torch.optim.O
     envs.close()
 
 
-def save_learning_curve(episodes: list[dict], path: Path, game: str) -> None:
+def save_learning_curve(episodes: list[dict], path: Path, game: str, state: dict) -> None:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(7, 3.5))
@@ -204,6 +229,9 @@ def save_learning_curve(episodes: list[dict], path: Path, game: str) -> None:
     if window:
         axes.plot(frames[window - 1:], np.convolve(scores, np.ones(window) / window, mode="valid"),
                   label=f"mean of {window}")
+    if state.get("episodes_not_logged"):  # a warm start from an export that had no episode log
+        axes.axvline(state["warm_started_at"] * 4 / 1e6, color="grey", linestyle="--",
+                     label=f"warm start ({state['episodes_not_logged']} earlier games not logged)")
     axes.set_xlabel("emulator frames (millions)")
     axes.set_ylabel("score")
     axes.set_title(f"PPO on {game.title()}: training episodes")
@@ -224,7 +252,8 @@ def export(args: argparse.Namespace, agent: ActorCritic, state: dict, device: to
         "agent_steps": state["agent_steps"], "emulator_frames": state["agent_steps"] * 4,
         "updates": state["updates"], "training_minutes": round(state["seconds"] / 60, 1),
         "trained_on": str(device) if device.type != "cpu" else f"cpu ({os.cpu_count()} cores, {args.threads} torch threads)",
-        "training_episodes": len(episodes),
+        "training_episodes": len(episodes) + state.get("episodes_not_logged", 0),
+        "warm_started_at_agent_steps": state.get("warm_started_at"),
         "mean_score_last_20_training_episodes": round(float(np.mean([e["score"] for e in episodes[-20:]])), 2)
         if episodes else None,
         "hyperparameters": {key: getattr(args, key) for key in
@@ -232,8 +261,11 @@ def export(args: argparse.Namespace, agent: ActorCritic, state: dict, device: to
                              "clip", "entropy", "value_weight", "max_grad_norm", "total_frames", "seed")},
     }
     (args.export_dir / f"{args.game}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    # One compact row per game, so a later warm start keeps the whole learning curve.
+    rows = [[episode[field] for field in EPISODE_FIELDS] for episode in episodes]
+    (args.export_dir / f"{args.game}_episodes.json").write_text(json.dumps(rows, separators=(",", ":")) + "\n")
     if episodes:
-        save_learning_curve(episodes, args.export_dir / f"{args.game}_learning_curve.png", args.game)
+        save_learning_curve(episodes, args.export_dir / f"{args.game}_learning_curve.png", args.game, state)
     print(f"exported {args.game} to {args.export_dir}", flush=True)
 
 
@@ -253,6 +285,8 @@ def main() -> None:
     checkpointer = Checkpointer(args.work_dir / "checkpoint.pt", {"agent": agent}, {"optimizer": optimizer},
                                 fresh_state=fresh_state, describe=agent_steps)
     state = checkpointer.restore()
+    if args.warm_start and state["updates"] == 0:
+        state = warm_start(agent, args.warm_start)
     if not args.export_only:
         train(args, agent, optimizer, checkpointer, state, device)
     export(args, agent, state, device)

@@ -5,6 +5,9 @@ Episodes here are cut short (a whole game of Pong is thousands of decisions); le
 itself is measured by benchmarks/bench_atari.py, not tested.
 """
 import io
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -316,3 +319,21 @@ def test_gradio_endpoint_plays_an_uploaded_policy(gradio_client, tmp_path):
 def test_gradio_endpoint_explains_an_absurd_seed(gradio_client):
     with pytest.raises(Exception, match="seed must be a whole number"):
         gradio_client.predict("Pong", "PPO agent", 2.5, 50, None, api_name="/atari")
+
+
+def test_training_goes_on_from_the_shipped_policy_when_no_checkpoint_is_left(tmp_path):
+    """runs/ is not in a fresh clone: --warm-start carries the shipped weights, counters and episode log on."""
+    shipped = atari.MODEL_DIR / "pong.safetensors"
+    subprocess.run([sys.executable, "scripts/train_atari.py", "--game", "pong", "--minutes", "0", "--threads", "1",
+                    "--warm-start", str(shipped), "--work-dir", str(tmp_path / "run"),
+                    "--export-dir", str(tmp_path / "export")], check=True, capture_output=True, timeout=300)
+    exported, record = (json.loads(path.read_text()) for path in (tmp_path / "export" / "pong.json",
+                                                                   shipped.with_suffix(".json")))
+    for key in ("agent_steps", "updates", "training_episodes", "training_minutes"):
+        assert exported[key] == record[key]
+    assert exported["warm_started_at_agent_steps"] == record["agent_steps"]
+    weights = load((tmp_path / "export" / "pong.safetensors").read_bytes())
+    assert all(torch.equal(weights[name], tensor) for name, tensor in load(shipped.read_bytes()).items())
+    shipped_log = shipped.with_name("pong_episodes.json")
+    expected_log = json.loads(shipped_log.read_text()) if shipped_log.exists() else []
+    assert json.loads((tmp_path / "export" / "pong_episodes.json").read_text()) == expected_log
