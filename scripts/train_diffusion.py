@@ -2,6 +2,8 @@
 
     apt-get install -y dataset-fashion-mnist                 # the data (once)
     python scripts/train_diffusion.py --minutes 60           # resumable: rerun to continue
+    python scripts/train_diffusion.py --minutes 60 --warm-start models/generative/diffusion
+                                                             # no checkpoint (fresh clone): go on from the shipped one
 
 DDPM training (Ho et al. 2020): noise a real image to a random level t, ask the UNet for
 the noise. The class is dropped 10% of the time so the same network also learns the
@@ -27,7 +29,8 @@ from demos.image_generation import (  # noqa: E402
 )
 from fashion_mnist import as_tensors  # noqa: E402
 from training_kit import (  # noqa: E402
-    Checkpointer, ema_decay, save_sample_grid, train_epochs, training_arguments, update_ema, write_export_metadata,
+    Checkpointer, ema_decay, epoch_state_after, save_sample_grid, train_epochs, training_arguments, update_ema,
+    write_export_metadata,
 )
 
 EXPORT_DIR = Path(__file__).resolve().parent.parent / "models" / "generative" / "diffusion"
@@ -39,6 +42,8 @@ def main() -> None:
     parser = training_arguments(__doc__, RUNS / "diffusion", EXPORT_DIR, learning_rate=1e-3,
                                 ema_decay=0.995, batch_size=32)
     parser.add_argument("--warmup-steps", type=int, default=100, help="learning-rate warm-up")
+    parser.add_argument("--warm-start", type=Path, default=None,
+                        help="when there is no checkpoint (runs/ is not in a fresh clone), go on from this export")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -48,19 +53,34 @@ def main() -> None:
     checkpointer = Checkpointer(args.work_dir / "checkpoint.pt", {"unet": unet, "ema_unet": ema_unet},
                                 {"unet": optimizer})
     state = checkpointer.restore()
+    data = as_tensors("train")
+    if args.warm_start and state["step"] == 0:
+        state = warm_start(args.warm_start, unet, ema_unet, steps_per_epoch=len(data[0]) // args.batch_size)
     if not args.export_only:
         schedule = build_noise_schedule()
 
         def train_step(clean: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+            # Fresh AdamW moments after a warm start get a warm-up of their own.
+            steps_since_start = state["step"] - state.get("warm_started_at", 0)
             for group in optimizer.param_groups:
-                group["lr"] = args.learning_rate * min(1.0, (state["step"] + 1) / args.warmup_steps)
+                group["lr"] = args.learning_rate * min(1.0, (steps_since_start + 1) / args.warmup_steps)
             loss = diffusion_step(unet, schedule, optimizer, clean.to(device), labels.to(device))
             update_ema(ema_unet, unet, ema_decay(state["step"], args.ema_decay))
             return {"noise MSE": loss}
 
-        train_epochs(args, state, checkpointer, as_tensors("train"), train_step,
+        train_epochs(args, state, checkpointer, data, train_step,
                      lambda path: save_samples(ema_unet, path), "Diffusion training")
     export(ema_unet, state, args.export)
+
+
+def warm_start(export: Path, unet, ema_unet, steps_per_epoch: int) -> dict:
+    """Both the UNet and its average start from the exported average; the optimiser starts afresh."""
+    exported = type(unet).from_pretrained(str(export / "unet")).state_dict()
+    unet.load_state_dict(exported)
+    ema_unet.load_state_dict(exported)
+    state = epoch_state_after(export / "training.json", steps_per_epoch)
+    print(f"warm start from {export}: epoch {state['epoch']}, step {state['step']}", flush=True)
+    return state
 
 
 def diffusion_step(unet, schedule, optimizer, clean: torch.Tensor, labels: torch.Tensor) -> float:
@@ -87,7 +107,8 @@ def save_samples(ema_unet, path: Path) -> None:
 def export(ema_unet, state, path: Path) -> None:
     pipeline = pipeline_class()(unet=ema_unet.cpu(), scheduler=build_noise_schedule())
     pipeline.save_pretrained(str(path))
-    metadata = {"epochs": state["epoch"], "steps": state["step"], "minutes": round(state["seconds"] / 60, 1)}
+    metadata = {"epochs": state["epoch"], "steps": state["step"], "minutes": round(state["seconds"] / 60, 1),
+                "warm_started_at_step": state.get("warm_started_at")}
     write_export_metadata(path / "training.json", metadata, state["history"])
     print(f"exported {path}: {json.dumps(metadata)}", flush=True)
 

@@ -21,6 +21,17 @@ def fresh_epoch_state() -> dict:
     return {"epoch": 0, "step": 0, "step_in_epoch": 0, "seconds": 0.0, "history": []}
 
 
+def epoch_state_after(export_metadata: Path, steps_per_epoch: int) -> dict:
+    """The training state an export was made at (its training.json), for a warm start: the loss
+    history starts again, and ``warm_started_at`` lets the learning-rate warm-up start again too."""
+    metadata = json.loads(export_metadata.read_text())
+    state = fresh_epoch_state()
+    state.update(epoch=metadata["epochs"], step=metadata["steps"], seconds=metadata["minutes"] * 60,
+                 step_in_epoch=metadata["steps"] - metadata["epochs"] * steps_per_epoch,
+                 warm_started_at=metadata["steps"])
+    return state
+
+
 def epoch_and_step(state: dict) -> str:
     return f"epoch {state['epoch']}, step {state['step']}"
 

@@ -164,3 +164,23 @@ def test_gradio_endpoint_returns_a_grid_and_details(gradio_client):
     _, details = gradio_client.predict("Diffusion", "Sneaker", 1, 1, 2, "DDPM", 1.0, api_name="/image_generation")
     details = details if isinstance(details, dict) else json.loads(details)
     assert details["steps"] == 2 and details["sampler"] == "DDPM"
+
+
+@pytest.mark.skipif(not FASHION_MNIST.exists(), reason="apt-get install -y dataset-fashion-mnist")
+def test_diffusion_training_goes_on_from_the_shipped_pipeline_when_no_checkpoint_is_left(tmp_path):
+    """runs/ is not in a fresh clone: --warm-start carries the shipped UNet and its step count on."""
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    shipped = demo.MODEL_DIR / "diffusion"
+    subprocess.run([sys.executable, "scripts/train_diffusion.py", "--minutes", "0", "--warm-start", str(shipped),
+                    "--work-dir", str(tmp_path / "run"), "--export", str(tmp_path / "export")],
+                   check=True, capture_output=True, timeout=300)
+    exported, record = (json.loads((folder / "training.json").read_text()) for folder in (tmp_path / "export", shipped))
+    assert (exported["epochs"], exported["steps"]) == (record["epochs"], record["steps"])
+    assert exported["warm_started_at_step"] == record["steps"]
+    weights, shipped_weights = (load_file(folder / "unet" / "diffusion_pytorch_model.safetensors")
+                                for folder in (tmp_path / "export", shipped))
+    assert all(torch.equal(weights[name], tensor.to(weights[name].dtype)) for name, tensor in shipped_weights.items())
