@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import PurePath
 from typing import Callable
 
-from core.validation import MAX_TEXT_CHARS, MB, InputError, _read_bytes, read_text
+from core.validation import MAX_TEXT_CHARS, MB, InputError, _read_bytes, checked_suffix, read_text
 
 MAX_DOCUMENT_BYTES = 20 * MB
 DOCUMENT_TYPES = ["txt", "md", "pdf", "docx"]
@@ -23,10 +22,7 @@ def read_document(file_name: str, data: bytes, max_chars: int = MAX_TEXT_CHARS) 
 
     ``max_chars``: a caller that keeps only the opening of a document allows more.
     """
-    suffix = PurePath(file_name).suffix.lower().lstrip(".")
-    if suffix not in DOCUMENT_TYPES:
-        raise InputError(f"Files of type '.{suffix or '?'}' are not supported. "
-                         f"Upload one of: {', '.join('.' + t for t in DOCUMENT_TYPES)}.")
+    suffix = checked_suffix(file_name, DOCUMENT_TYPES, f"Upload one of: {', '.join('.' + t for t in DOCUMENT_TYPES)}.")
     if suffix in ("txt", "md"):
         return read_text(data, max_chars)
     data = _read_bytes(data, MAX_DOCUMENT_BYTES, "document")

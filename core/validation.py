@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, BinaryIO, Union
 
 import numpy as np
@@ -124,6 +124,14 @@ def read_text(
     if len(text) > max_chars:
         raise InputError(f"The text is too long ({len(text):,} characters); the limit is {max_chars:,}.")
     return text
+
+
+def checked_suffix(file_name: str, allowed: list[str], advice: str) -> str:
+    """The upload's extension (lower case, no dot) if ``allowed``; otherwise ``InputError`` ending in ``advice``."""
+    suffix = PurePath(file_name).suffix.lower().lstrip(".")
+    if suffix not in allowed:
+        raise InputError(f"Files of type '.{suffix or '?'}' are not supported. {advice}")
+    return suffix
 
 
 def read_safetensors(source: bytes | str | Path | BinaryIO, max_bytes: int,

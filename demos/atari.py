@@ -419,7 +419,7 @@ def play(game: str, seed: int = REPLAY_SEED, max_steps: int = DEFAULT_STEPS, age
     seed, max_steps = checked_seed(seed), checked_steps(max_steps)
     policy = (policy or load(game)) if agent == "policy" else None
     env = make_env(game)
-    names = tuple(env.unwrapped.get_action_meanings())
+    names = action_names(game)
     record, stop_reason = _Recorder(len(names)), None
     try:
         with stopwatch() as watch, Mp4Writer(VIDEO_FPS, _video_size()) as writer:

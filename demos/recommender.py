@@ -25,7 +25,6 @@ import difflib
 import io
 import re
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Callable, Literal, Sequence
 
 import numpy as np
@@ -39,7 +38,7 @@ from core.device import choose_device
 from core.models import MODELS
 from core.plotting import vectors_figure
 from core.timing import stopwatch
-from core.validation import InputError, read_text
+from core.validation import InputError, checked_suffix, read_text
 
 CARD = DemoCard(
     slug="recommender",
@@ -215,10 +214,8 @@ def split_titles(text: str) -> list[str]:
 def read_title_list(file_name: str, data: bytes) -> tuple[list[str], list[str]]:
     """(titles, notices) from an uploaded list of movies: a .txt with one title per line, or a .csv
     with a Title, Name or Movie column, where a Year column makes "Title (Year)" (remakes share titles)."""
-    suffix = PurePath(file_name).suffix.lower().lstrip(".")
-    if suffix not in TITLE_LIST_TYPES:
-        raise InputError(f"Files of type '.{suffix or '?'}' are not supported. Upload a .txt with one title "
-                         "per line, or a .csv with a Title column.")
+    suffix = checked_suffix(file_name, TITLE_LIST_TYPES,
+                            "Upload a .txt with one title per line, or a .csv with a Title column.")
     text = read_text(data)
     titles = list(dict.fromkeys(_csv_titles(text) if suffix == "csv" else split_titles(text)))
     if not titles:
