@@ -80,3 +80,16 @@ def onnx_providers(device: str | None = None) -> list[str]:
 def provider_device(providers: list[str]) -> str:
     """The device name a list of active onnxruntime providers actually runs on."""
     return "cuda" if providers and providers[0] == "CUDAExecutionProvider" else "cpu"
+
+
+def bf16_autocast_helps(device: str) -> bool:
+    """Whether training in bfloat16 autocast pays on this device: CUDA, and CPUs that compute
+    bfloat16 natively (AMX or AVX-512 BF16; measured on the project's CPU: one translator
+    training step 0.77 s in float32, 0.47 s in bfloat16 autocast, one thread)."""
+    import torch
+
+    if device == "cuda":
+        return True
+    if device == "cpu":
+        return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    return False

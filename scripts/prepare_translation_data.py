@@ -8,7 +8,8 @@ SentencePiece vocabulary on the training text of both languages, and writes:
 
 - <out>/{train,tatoeba_dev,tatoeba_test,news_dev,news_test}.tsv  (english <TAB> russian)
 - <out>/tokenizer/  a MarianTokenizer (vocab.json, source.spm = target.spm: one shared vocabulary)
-- <out>/encoded.pt  token ids of every training and dev example, both directions
+- <out>/encoded.pt  token ids of every training and dev example, both directions, and the
+  origin (tatoeba, news, other) of each training example
 - models/translation/data_splits.json  sizes, sources and a short hash of every held-out pair
 
 Usage: .venv/bin/python scripts/prepare_translation_data.py [--out runs/translation/data]
@@ -182,6 +183,7 @@ def main() -> None:
         write_tsv(args.out / f"{name}.tsv", chosen)
     tokenizer = build_tokenizer(train_sentencepiece(splits["train"], args.out), args.out)
     encoded = {name: encode_examples(tokenizer, splits[name]) for name in ("train", "tatoeba_dev", "news_dev")}
+    encoded["train_origins"] = [p.origin for p in splits["train"]] * 2  # one per direction, in encode order
     torch.save(encoded, args.out / "encoded.pt")
     SPLITS_FILE.parent.mkdir(parents=True, exist_ok=True)
     SPLITS_FILE.write_text(json.dumps(split_summary(splits, pairs), indent=1) + "\n", encoding="utf-8")

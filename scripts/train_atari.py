@@ -9,8 +9,10 @@ PPO (Schulman et al. 2017): the clipped surrogate objective, generalised advanta
 an actor and a critic sharing a Nature-CNN torso, vectorised environments (ale-py's native
 AtariVectorEnv: 84x84 grey frames, stack of 4, frame skip 4 with max-pooling, up to 30 no-op
 starts). Rewards are clipped to their sign for training only; the logged scores are the real ones.
-Runs on CUDA when present (with more environment workers), on the CPU otherwise; checkpoints every
-few minutes and resumes where it stopped.
+Runs on CUDA when present (with more environment workers), on the CPU otherwise; the network runs
+in bfloat16 autocast where the hardware computes it natively (CUDA; CPUs with AMX, where one
+update took 1.2 s instead of 2.9 s on one thread). Checkpoints every few minutes and resumes
+where it stopped.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from ale_py.vector_env import AtariVectorEnv
 from torch.distributions import Categorical
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.device import choose_device  # noqa: E402
+from core.device import bf16_autocast_helps, choose_device  # noqa: E402
 from demos.networks.actor_critic import ActorCritic  # noqa: E402
 from training_kit import Checkpointer  # noqa: E402
 
@@ -101,6 +103,13 @@ def warm_start(agent: ActorCritic, weights: Path) -> dict:
     return state
 
 
+def forward(agent: ActorCritic, frames: torch.Tensor, args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and values, computed in bfloat16 where that pays, returned in float32."""
+    with torch.autocast(frames.device.type, dtype=torch.bfloat16, enabled=args.bf16):
+        logits, values = agent(frames)
+    return logits.float(), values.float()
+
+
 def advantages_and_returns(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, next_value: torch.Tensor,
                            next_done: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation, backwards through the rollout; a finished game cuts the sum."""
@@ -125,7 +134,7 @@ def ppo_update(agent: ActorCritic, optimizer: torch.optim.Optimizer, batch: dict
         order = torch.randperm(size, device=batch["actions"].device)
         for start in range(0, size, minibatch):
             index = order[start:start + minibatch]
-            logits, values = agent(batch["frames"][index])
+            logits, values = forward(agent, batch["frames"][index], args)
             distribution = Categorical(logits=logits)
             log_ratio = distribution.log_prob(batch["actions"][index]) - batch["log_probs"][index]
             ratio = log_ratio.exp()
@@ -175,7 +184,7 @@ def train(args: argparse.Namespace, agent: ActorCritic, optimizer: torch.optim.O
         for t in range(args.rollout):
             frames[t], dones[t] = next_frames, next_done
             with torch.no_grad():
-                logits, values[t] = agent(next_frames)
+                logits, values[t] = forward(agent, next_frames, args)
             distribution = Categorical(logits=logits)
             action = distribution.sample()
             actions[t], log_probs[t] = action, distribution.log_prob(action)
@@ -193,7 +202,7 @@ def train(args: argparse.Namespace, agent: ActorCritic, optimizer: torch.optim.O
                 recent.append(episode["score"])
                 scores[env], lengths[env] = 0.0, 0
         with torch.no_grad():
-            next_value = agent(next_frames)[1]
+            next_value = forward(agent, next_frames, args)[1]
         advantages, returns = advantages_and_returns(rewards, values, dones, next_value, next_done,
                                                      args.gamma, args.gae_lambda)
         batch = {"frames": frames.reshape(-1, 4, 84, 84), "actions": actions.reshape(-1).long(),
@@ -252,6 +261,7 @@ def export(args: argparse.Namespace, agent: ActorCritic, state: dict, device: to
         "agent_steps": state["agent_steps"], "emulator_frames": state["agent_steps"] * 4,
         "updates": state["updates"], "training_minutes": round(state["seconds"] / 60, 1),
         "trained_on": str(device) if device.type != "cpu" else f"cpu ({os.cpu_count()} cores, {args.threads} torch threads)",
+        "bf16_autocast_last_run": args.bf16,
         "training_episodes": len(episodes) + state.get("episodes_not_logged", 0),
         "warm_started_at_agent_steps": state.get("warm_started_at"),
         "mean_score_last_20_training_episodes": round(float(np.mean([e["score"] for e in episodes[-20:]])), 2)
@@ -276,6 +286,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     args.envs = args.envs or (32 if device.type == "cuda" else 8)
     args.env_threads = os.cpu_count() if device.type == "cuda" else 1
+    args.bf16 = bf16_autocast_helps(device.type)
     args.work_dir = args.work_dir or ROOT / "runs" / "atari" / args.game
     envs = make_envs(args.game, 1, args.seed, threads=1)
     actions = envs.single_action_space.n

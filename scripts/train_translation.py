@@ -7,14 +7,23 @@ vocabulary serve both directions. Small-data recipe: label smoothing, dropout, l
 warm-up then inverse-square-root decay, token-bucketed batches, and averaging of the last
 checkpoints at export.
 
+Short everyday sentences (Tatoeba, the target test set and what visitors type) are a sixth
+of the training tokens; they are repeated ``tatoeba_repeats`` times per epoch so that the
+little compute a CPU has goes where it is needed most. On CUDA, and on CPUs that compute
+bfloat16 natively (AMX / AVX-512 BF16), training runs in bfloat16 autocast.
+
 Resumable: the full state is saved every ``--checkpoint-minutes`` under ``--ckpt-dir``
-(and on SIGTERM); running the same command again continues. When the training-time budget
+(and on SIGTERM); running the same command again continues. With no checkpoint there,
+``--warm-start models/translation`` goes on from the shipped export instead (its weights,
+step count and training log; the optimiser starts afresh), so training carries across
+machines that lost ``runs/``. When the training-time budget
 (``--minutes``) or ``--max-steps`` is reached, the last checkpoints are averaged (kept if that
 beats the last checkpoint on dev loss) and exported
 in fp16 to ``models/translation/`` with the loss curve and a training summary.
 
-CPU (one core, in the background):
-  nohup .venv/bin/python scripts/train_translation.py --threads 1 --minutes 60 \
+CPU (one core, in the background; --minutes counts the export's own training time too):
+  nohup .venv/bin/python scripts/train_translation.py --threads 1 --minutes 240 \
+      --warm-start models/translation \
       > /tmp/train_translation.log 2>&1 &
 GPU: .venv/bin/python scripts/train_translation.py --preset gpu --minutes 120
 Export only (from existing checkpoints): add ``--export-only``.
@@ -38,7 +47,7 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.device import choose_device  # noqa: E402
+from core.device import bf16_autocast_helps, choose_device  # noqa: E402
 
 EXPORT_DIR = REPO / "models" / "translation"
 LOSS_CURVE = REPO / "assets" / "translation" / "loss_curve.png"
@@ -57,6 +66,7 @@ class Recipe:
     batch_tokens: int = 3000  # source + target tokens per batch
     max_length: int = 64  # longer examples are skipped in training
     average_last: int = 4  # checkpoints averaged at export
+    tatoeba_repeats: int = 3  # times each Tatoeba example is seen per epoch
 
 
 PRESETS = {
@@ -81,6 +91,19 @@ def build_model(recipe: Recipe, tokenizer):
         share_encoder_decoder_embeddings=True, tie_word_embeddings=True,
     )
     return MarianMTModel(config)
+
+
+ARCHITECTURE = {"d_model": "d_model", "layers": "encoder_layers", "heads": "encoder_attention_heads",
+                "ffn": "encoder_ffn_dim"}  # Recipe field -> MarianConfig field
+
+
+def training_examples(encoded: dict, recipe: Recipe) -> list[tuple[list[int], list[int]]]:
+    """The training examples short enough for the recipe, Tatoeba's repeated."""
+    chosen = []
+    for example, origin in zip(encoded["train"], encoded["train_origins"], strict=True):
+        if max(len(example[0]), len(example[1])) <= recipe.max_length:
+            chosen.extend([example] * (recipe.tatoeba_repeats if origin == "tatoeba" else 1))
+    return chosen
 
 
 def token_batches(examples: list[tuple[list[int], list[int]]], batch_tokens: int, seed: int) -> list[list[int]]:
@@ -124,10 +147,12 @@ def batch_loss(model, batch, label_smoothing: float) -> torch.Tensor:
                            ignore_index=-100, label_smoothing=label_smoothing)
 
 
-def learning_rate(step: int, recipe: Recipe) -> float:
-    """Linear warm-up, then decay with the inverse square root of the step."""
+def learning_rate(step: int, recipe: Recipe, warm_started_at: int = 0) -> float:
+    """Linear warm-up, then decay with the inverse square root of the step. After a warm start
+    the warm-up runs again (the optimiser's moments start afresh), towards the schedule's value."""
     step = max(step, 1)
-    return recipe.peak_lr * min(step / recipe.warmup_steps, math.sqrt(recipe.warmup_steps / step))
+    scheduled = recipe.peak_lr * min(step / recipe.warmup_steps, math.sqrt(recipe.warmup_steps / step))
+    return scheduled * min(1.0, (step - warm_started_at) / recipe.warmup_steps)
 
 
 @torch.no_grad()
@@ -171,8 +196,7 @@ class Trainer:
         self.device = choose_device()
         self.tokenizer = MarianTokenizer.from_pretrained(args.data_dir / "tokenizer")
         encoded = torch.load(args.data_dir / "encoded.pt")
-        short = [ex for ex in encoded["train"] if max(len(ex[0]), len(ex[1])) <= self.recipe.max_length]
-        self.train_examples = short
+        self.train_examples = training_examples(encoded, self.recipe)
         self.dev_examples = encoded["tatoeba_dev"] + encoded["news_dev"]
         self.dev_pairs = [tuple(line.split("\t")) for line in
                           (args.data_dir / "tatoeba_dev.tsv").read_text(encoding="utf-8").splitlines()[:200]]
@@ -181,20 +205,41 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.recipe.peak_lr,
                                            betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
         self.state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "train_seconds": 0.0,
-                      "history": [], "evaluations": [], "checkpoints": []}
+                      "history": [], "evaluations": [], "checkpoints": [], "warm_starts": []}
+        self.bf16 = bf16_autocast_helps(self.device)
         self.stop_requested = False
         args.ckpt_dir.mkdir(parents=True, exist_ok=True)
-        self._resume()
+        if not self._resume() and args.warm_start:
+            self._warm_start(args.warm_start)
 
-    def _resume(self) -> None:
+    def _resume(self) -> bool:
         latest = self.args.ckpt_dir / "latest.pt"
         if not latest.exists():
-            return
+            return False
         saved = torch.load(latest, map_location=self.device, weights_only=False)
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
-        self.state = saved["state"]
+        self.state = {"warm_starts": [], **saved["state"]}
         print(f"resumed at step {self.state['step']} ({self.state['train_seconds'] / 60:.1f} min trained)", flush=True)
+        return True
+
+    def _warm_start(self, export_dir: Path) -> None:
+        """Go on from an export: its weights, step count (so the learning-rate schedule) and log."""
+        from transformers import MarianMTModel
+
+        shipped = MarianMTModel.from_pretrained(export_dir, dtype=torch.float32)
+        for field, config_field in ARCHITECTURE.items():
+            if getattr(shipped.config, config_field) != getattr(self.recipe, field):
+                raise SystemExit(f"{export_dir} has {config_field}={getattr(shipped.config, config_field)}, "
+                                 f"the {self.args.preset} recipe {field}={getattr(self.recipe, field)}")
+        self.model.load_state_dict(shipped.state_dict())
+        summary = json.loads((export_dir / "training.json").read_text(encoding="utf-8"))
+        self.state.update(step=summary["steps"], train_seconds=summary["train_minutes"] * 60,
+                          history=[tuple(row) for row in summary.get("history", [])],
+                          evaluations=summary["evaluations"],
+                          warm_starts=summary.get("warm_starts", []) + [summary["steps"]])
+        print(f"warm start from {export_dir} at step {summary['steps']} "
+              f"({summary['train_minutes']:.1f} min trained)", flush=True)
 
     def save_checkpoint(self) -> None:
         step = self.state["step"]
@@ -218,7 +263,8 @@ class Trainer:
 
     def train(self) -> None:
         pad_id = self.tokenizer.pad_token_id
-        print(f"device {self.device}, {len(self.train_examples)} examples, "
+        print(f"device {self.device}{' (bfloat16 autocast)' if self.bf16 else ''}, "
+              f"{len(self.train_examples)} examples, "
               f"{sum(p.numel() for p in self.model.parameters()) / 1e6:.1f} M parameters", flush=True)
         self.model.train()
         last_save = last_eval = time.monotonic()
@@ -237,7 +283,7 @@ class Trainer:
                 if step % self.args.log_every == 0:
                     self.state["history"].append((step, running / running_count, self.state["train_seconds"]))
                     print(f"step {step} epoch {self.state['epoch']} loss {running / running_count:.3f} "
-                          f"lr {learning_rate(step, self.recipe):.2e} "
+                          f"lr {self.learning_rate():.2e} "
                           f"trained {self.state['train_seconds'] / 60:.1f} min", flush=True)
                     running, running_count = 0.0, 0
                 if time.monotonic() - last_eval > self.args.eval_minutes * 60:
@@ -255,14 +301,17 @@ class Trainer:
     def train_step(self, batch) -> float:
         self.state["step"] += 1
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.state["step"], self.recipe)
-        with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.device == "cuda"):
+            group["lr"] = self.learning_rate()
+        with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.bf16):
             loss = batch_loss(self.model, batch, self.recipe.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         return float(loss)
+
+    def learning_rate(self) -> float:
+        return learning_rate(self.state["step"], self.recipe, max(self.state["warm_starts"], default=0))
 
     def evaluate(self) -> None:
         loss = dev_loss(self.model, self.dev_examples, self.recipe, self.tokenizer.pad_token_id, self.device)
@@ -287,7 +336,9 @@ def save_loss_curve(state: dict, path: Path) -> None:
     if state["evaluations"]:
         axes.plot([e["step"] for e in state["evaluations"]], [e["dev_loss"] for e in state["evaluations"]],
                   "o-", label="held-out dev loss")
-    axes.set_xlabel("update step")
+    for step in state.get("warm_starts", []):
+        axes.axvline(step, color="grey", linestyle=":", linewidth=1)
+    axes.set_xlabel("update step (dotted: warm start on another machine)")
     axes.set_ylabel("cross-entropy per token")
     axes.set_title("Learning to translate from parallel text")
     axes.grid(alpha=0.3)
@@ -325,28 +376,33 @@ def export(trainer: Trainer) -> None:
     weights, chosen = best_weights(trainer)
     model, state = trainer.model.to("cpu"), trainer.state
     model.load_state_dict(weights)
-    model.half().save_pretrained(EXPORT_DIR, max_shard_size="20MB")
-    trainer.tokenizer.save_pretrained(EXPORT_DIR)
-    LOSS_CURVE.parent.mkdir(parents=True, exist_ok=True)
+    export_dir = trainer.args.export_dir
+    model.half().save_pretrained(export_dir, max_shard_size="20MB")
+    trainer.tokenizer.save_pretrained(export_dir)
+    trainer.args.loss_curve.parent.mkdir(parents=True, exist_ok=True)
     save_loss_curve(state, trainer.args.ckpt_dir / "loss_curve.png")
-    shutil.copy(trainer.args.ckpt_dir / "loss_curve.png", LOSS_CURVE)
+    shutil.copy(trainer.args.ckpt_dir / "loss_curve.png", trainer.args.loss_curve)
     summary = {
         "recipe": asdict(trainer.recipe), "preset": trainer.args.preset, "device": trainer.device,
+        "bf16_autocast": trainer.bf16,
         "threads": torch.get_num_threads(), "steps": state["step"], "epochs_completed": state["epoch"],
         "train_minutes": round(state["train_seconds"] / 60, 1),
         "training_examples": len(trainer.train_examples),
         "final_training_loss": round(state["history"][-1][1], 3) if state["history"] else None,
         "exported_weights": chosen, "last_checkpoints": state["checkpoints"], "evaluations": state["evaluations"],
+        "warm_starts": state["warm_starts"], "history": state["history"],
         "parameters_million": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
     }
-    (EXPORT_DIR / "training.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-    print(f"exported the {chosen} to {EXPORT_DIR}", flush=True)
+    (export_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    print(f"exported the {chosen} to {export_dir}", flush=True)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO / "runs" / "translation" / "data")
     parser.add_argument("--ckpt-dir", type=Path, default=REPO / "runs" / "translation" / "checkpoints")
+    parser.add_argument("--export-dir", type=Path, default=EXPORT_DIR)
+    parser.add_argument("--loss-curve", type=Path, default=LOSS_CURVE, help="where the exported loss curve goes")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
                         help="model size and recipe (default: gpu on CUDA, cpu otherwise)")
     parser.add_argument("--minutes", type=float, default=60.0, help="training-time budget, across resumes")
@@ -356,6 +412,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--eval-minutes", type=float, default=10.0)
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--export-only", action="store_true")
+    parser.add_argument("--warm-start", type=Path, default=None,
+                        help="an export (models/translation) to go on from when --ckpt-dir has no checkpoint")
     args = parser.parse_args()
     args.preset = args.preset or ("gpu" if choose_device() == "cuda" else "cpu")
     return args

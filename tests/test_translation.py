@@ -7,14 +7,19 @@ MarianMT model and tokenizer that the test builds and saves to a temporary folde
 """
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 import sentencepiece as spm
+import torch
+from safetensors.torch import load_file
+from transformers import MarianTokenizer
 
 from core.validation import MAX_TEXT_CHARS, InputError
 from demos import translation
-from scripts.prepare_translation_data import TARGET_TAGS, build_tokenizer
-from scripts.train_translation import Recipe, build_model
+from scripts.prepare_translation_data import TARGET_TAGS, Pair, build_tokenizer, encode_examples
+from scripts.train_translation import Recipe, build_model, training_examples
 from test_summarisation_documents import scanned_pdf, word_document
 
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
@@ -203,6 +208,51 @@ def test_a_saved_marian_checkpoint_round_trips_through_the_loader(tiny_model_dir
     assert all(len(s.hypotheses) == 2 for s in result.sentences)
     attention = translation.cross_attention(result, sentence=0, alternative=1)
     assert attention.weights.shape[2:] == (len(attention.target_tokens), len(attention.source_tokens))
+
+
+# --- training ----------------------------------------------------------------------------
+
+def tiny_training_data(folder, tokenizer_dir) -> list[Pair]:
+    """What prepare_translation_data.py writes, for the tiny corpus: encoded examples, their
+    origins, a Tatoeba dev file and the tokenizer."""
+    pairs = [Pair(TINY_CORPUS[i], TINY_CORPUS[i + 1], "tatoeba" if i < 6 else "news")
+             for i in range(0, len(TINY_CORPUS), 2)]
+    tokenizer = MarianTokenizer.from_pretrained(tokenizer_dir)
+    tokenizer.save_pretrained(folder / "tokenizer")
+    examples = encode_examples(tokenizer, pairs)
+    torch.save({"train": examples, "train_origins": [p.origin for p in pairs] * 2,
+                "tatoeba_dev": examples[:2], "news_dev": examples[-2:]}, folder / "encoded.pt")
+    (folder / "tatoeba_dev.tsv").write_text("".join(f"{p.english}\t{p.russian}\n" for p in pairs[:2]), encoding="utf-8")
+    return pairs
+
+
+def test_training_sees_the_short_everyday_sentences_more_often(tmp_path, tiny_model_dir):
+    tiny_training_data(tmp_path, tiny_model_dir)
+    encoded = torch.load(tmp_path / "encoded.pt")
+    chosen = training_examples(encoded, Recipe(tatoeba_repeats=3))
+    tatoeba = [ex for ex, origin in zip(encoded["train"], encoded["train_origins"]) if origin == "tatoeba"]
+    assert len(chosen) == 3 * len(tatoeba) + (len(encoded["train"]) - len(tatoeba))
+    assert all(chosen.count(example) >= 3 for example in tatoeba)
+
+
+def test_training_goes_on_from_the_shipped_model_when_no_checkpoint_is_left(tmp_path):
+    """runs/ is not in a fresh clone: --warm-start carries the shipped weights, step count and log on."""
+    shipped = translation.MODEL_DIR
+    tiny_training_data(tmp_path / "data", shipped)
+    record = json.loads((shipped / "training.json").read_text(encoding="utf-8"))
+    export = tmp_path / "export"
+    subprocess.run([sys.executable, "scripts/train_translation.py", "--preset", "cpu", "--warm-start", str(shipped),
+                    "--data-dir", str(tmp_path / "data"), "--ckpt-dir", str(tmp_path / "checkpoints"),
+                    "--export-dir", str(export), "--loss-curve", str(tmp_path / "loss_curve.png"),
+                    "--max-steps", str(record["steps"] + 2)], check=True, capture_output=True, timeout=600)
+    exported = json.loads((export / "training.json").read_text(encoding="utf-8"))
+    assert exported["steps"] == record["steps"] + 2
+    assert exported["warm_starts"] == record.get("warm_starts", []) + [record["steps"]]
+    assert exported["history"][:len(record.get("history", []))] == record.get("history", [])
+    assert exported["evaluations"][:len(record["evaluations"])] == record["evaluations"]
+    before, after = load_file(shipped / "model.safetensors"), load_file(export / "model.safetensors")
+    assert before.keys() == after.keys() and any(not torch.equal(before[k], after[k]) for k in before)
+    assert (tmp_path / "loss_curve.png").stat().st_size > 0
 
 
 # --- front ends -------------------------------------------------------------------------
