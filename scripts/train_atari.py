@@ -110,6 +110,14 @@ def forward(agent: ActorCritic, frames: torch.Tensor, args: argparse.Namespace) 
     return logits.float(), values.float()
 
 
+def games_over(terminated: np.ndarray, truncated: np.ndarray, lives_before: np.ndarray,
+               lives_now: np.ndarray) -> np.ndarray:
+    """Which games ended with this step. A game over resets the game within the step, so the info
+    already shows the next game's full lives; a lost life that only ends a training episode
+    (Breakout) shows one fewer. Pong has no lives (always 0): every termination is a game over."""
+    return truncated | (terminated & (lives_now >= lives_before))
+
+
 def advantages_and_returns(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, next_value: torch.Tensor,
                            next_done: torch.Tensor, gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation, backwards through the rollout; a finished game cuts the sum."""
@@ -170,7 +178,8 @@ def train(args: argparse.Namespace, agent: ActorCritic, optimizer: torch.optim.O
     frames_shape = (args.rollout, args.envs, 4, 84, 84)
     frames = torch.zeros(frames_shape, dtype=torch.uint8, device=device)
     actions, log_probs, rewards, dones, values = (torch.zeros(args.rollout, args.envs, device=device) for _ in range(5))
-    next_frames = torch.from_numpy(envs.reset(seed=args.seed + state["updates"])[0]).to(device)
+    observation, info = envs.reset(seed=args.seed + state["updates"])
+    next_frames, lives = torch.from_numpy(observation).to(device), info["lives"]
     next_done = torch.zeros(args.envs, device=device)
     scores, lengths = np.zeros(args.envs), np.zeros(args.envs, dtype=int)
     recent = deque((episode["score"] for episode in state["episodes"][-20:]), maxlen=20)
@@ -194,7 +203,7 @@ def train(args: argparse.Namespace, agent: ActorCritic, optimizer: torch.optim.O
             next_done = torch.as_tensor(terminated | truncated, dtype=torch.float32, device=device)
             scores += reward
             lengths += 1
-            game_over = truncated | (terminated & (info["lives"] == 0))
+            game_over, lives = games_over(terminated, truncated, lives, info["lives"]), info["lives"]
             for env in np.flatnonzero(game_over):
                 episode = {"agent_steps": state["agent_steps"] + (t + 1) * args.envs,
                            "score": float(scores[env]), "length": int(lengths[env])}

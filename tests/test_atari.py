@@ -337,3 +337,20 @@ def test_training_goes_on_from_the_shipped_policy_when_no_checkpoint_is_left(tmp
     shipped_log = shipped.with_name("pong_episodes.json")
     expected_log = json.loads(shipped_log.read_text()) if shipped_log.exists() else []
     assert json.loads((tmp_path / "export" / "pong_episodes.json").read_text()) == expected_log
+
+
+def test_training_logs_a_breakout_game_when_its_last_life_is_lost_not_each_life():
+    """The training log's scores are whole games although a lost life ends a training episode."""
+    from scripts.train_atari import games_over, make_envs
+
+    envs = make_envs("breakout", 2, seed=1, threads=1)
+    lives = envs.reset(seed=1)[1]["lives"]
+    rng, logged, resets, frame = np.random.default_rng(0), 0, 0, np.zeros(2)
+    for _ in range(1500):
+        _, _, terminated, truncated, info = envs.step(rng.integers(0, 4, 2))
+        resets += int(np.sum(info["episode_frame_number"] < frame))  # a new game starts its frame count again
+        frame = info["episode_frame_number"]
+        logged += int(games_over(terminated, truncated, lives, info["lives"]).sum())
+        lives = info["lives"]
+    envs.close()
+    assert resets >= 3 and logged == resets
