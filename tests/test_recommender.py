@@ -3,6 +3,8 @@
 Sixty people: half love the 20 animated films and dislike horror, half the other way round.
 Whatever a visitor picks from one group, the recommendations should come from that group.
 """
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,8 @@ from core.validation import InputError
 from demos import recommender as demo
 
 GROUP_SIZE = 20
-SMALL = demo.Settings(factors=4, regularization=0.1, iterations=30, alpha=5.0)
+# the table's 2-star ratings cross the two tastes on purpose: as weak likes they would blur them
+SMALL = demo.Settings(factors=4, regularization=0.1, iterations=30, alpha=5.0, low_rating_confidence=0.0)
 
 
 def taste_groups(users: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -48,6 +51,7 @@ def model(catalogue) -> demo.Recommender:
 def test_likes_are_ratings_of_four_stars_or_more(catalogue):
     assert catalogue.likes.shape == (60, 2 * GROUP_SIZE + 1)
     assert catalogue.likes.nnz == 60 * 8
+    assert catalogue.rated.nnz == 60 * 9 + 1  # and every rating, liked or not, is a movie seen
     assert catalogue.movies["fans"].iat[2 * GROUP_SIZE] == 0
 
 
@@ -60,6 +64,16 @@ def test_recommendations_stay_within_the_visitors_taste(model, method, picks, gr
     assert set(result.items) <= set(group)
     assert not set(result.items) & set(picks)
     assert result.scores == sorted(result.scores, reverse=True)
+
+
+def test_a_low_rating_can_count_as_a_weak_like(catalogue):
+    users, movies = catalogue.low_ratings.nonzero()
+    ignored = demo.fit(catalogue, SMALL)
+    weak = demo.fit(catalogue, replace(SMALL, low_rating_confidence=0.5))
+
+    def score(fitted: demo.Recommender) -> np.ndarray:
+        return np.einsum("ij,ij->i", fitted.model.user_factors[users], fitted.item_factors[movies])
+    assert np.mean(score(weak)) > np.mean(score(ignored)) + 0.1  # the users' own low-rated movies rise
 
 
 def test_fold_in_ranks_like_a_refit_with_the_visitor_in_the_data(catalogue):
@@ -101,9 +115,22 @@ def test_als_beats_popularity_on_held_out_likes(catalogue):
 
 def test_evaluation_never_ranks_an_excluded_movie(catalogue):
     train, test = demo.split_likes(catalogue.likes, seed=0)
-    everything_but_held_out = csr_matrix(np.where(test.toarray() > 0, 0.0, 1.0))
-    metrics = demo.evaluate_split(catalogue, train, test, SMALL, neighbours=10, seen=everything_but_held_out)
+    everything_seen = csr_matrix(np.ones(catalogue.likes.shape, np.float32))
+    metrics = demo.evaluate_split(catalogue, train, test, SMALL, neighbours=10, known=everything_seen)
     assert [m["recall@10"] for m in metrics.values()] == [1.0, 1.0, 1.0]  # only held-out likes were left
+
+
+def test_evaluation_never_offers_a_movie_the_user_rated_even_badly():
+    # the others like Hit most, then Runner-up; user 0 gave Hit 1 star and likes Runner-up (held out)
+    rows = [(user, 0, 5.0) for user in (1, 2, 3, 4)] + [(user, 1, 5.0) for user in (0, 1, 2, 3)] \
+        + [(0, 0, 1.0)] + [(4, movie, 5.0) for movie in range(2, 12)]
+    table = pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
+    table = table.assign(title=[{0: "Hit", 1: "Runner-up"}.get(m, f"Filler {m}") for m in table["movieId"]],
+                         year=2000.0, genres="Drama")
+    catalogue = demo.build_catalogue(table)
+    test = csr_matrix(([1.0], ([0], [1])), shape=catalogue.likes.shape)
+    metrics = demo.evaluate_split(catalogue, catalogue.likes - test, test, methods=("popular",))
+    assert metrics["popular"]["ndcg@10"] == 1.0  # Runner-up ranks first: Hit is no discovery to user 0
 
 
 def test_because_you_liked_names_picks_and_the_dot_product_is_the_score(model):

@@ -36,7 +36,7 @@ def test_page_refits_on_demand_and_explains_similar_movies_for_a_movie_nobody_li
     app.slider[0].set_value(5)  # ALS iterations
     app.button[0].click().run()  # "Refit with these settings"
     assert not app.exception
-    assert any(caption.value.startswith("ALS with 16 factors, regularisation 60, 5 iterations")
+    assert any(caption.value.startswith("ALS with 16 factors, regularisation 30, 5 iterations")
                for caption in app.caption)
     catalogue = demo.load().catalogue
     unloved = int(catalogue.movies.index[catalogue.movies["fans"] == 0][0])
