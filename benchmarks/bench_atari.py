@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_atari.py                 # 10 evaluation games per agent and game
     .venv/bin/python benchmarks/bench_atari.py --episodes 1    # a quick check
+    .venv/bin/python benchmarks/bench_atari.py --games pong --compare a.safetensors b.safetensors
+        # choose between exports on 20 validation games (seeds 1000-1019), never on the evaluation seeds
 
 For each game with a shipped policy (models/atari/<game>.safetensors): whole games, played
 to the end (the emulator stops a game at 108,000 frames), with the demo's own environment
@@ -17,19 +19,22 @@ import argparse
 import os
 import statistics
 import time
+from pathlib import Path
 
 from common import write_result
 
 from demos import atari as demo
 
 EVALUATION_SEEDS = 100  # first seed; the recorded replay uses demo.REPLAY_SEED (0)
+VALIDATION_SEEDS, VALIDATION_GAMES = 1000, 20  # for choosing which export to ship
 TARGETS = {"pong": 18.0, "breakout": 100.0}
 SPEED_DECISIONS = 600
 
 
-def whole_game(game: str, agent: str, seed: int) -> tuple[float, int]:
-    """Score and length (decisions) of one game played to its end, without recording."""
-    policy = demo.load(game) if agent == "policy" else None
+def whole_game(game: str, agent: str, seed: int, policy: demo.Policy | None = None) -> tuple[float, int]:
+    """Score and length (decisions) of one game played to its end, without recording; ``policy``
+    replaces the shipped one."""
+    policy = policy or (demo.load(game) if agent == "policy" else None)
     env = demo.make_env(game)
     try:
         score, decisions = 0.0, 0
@@ -50,6 +55,16 @@ def evaluation(game: str, agent: str, episodes: int) -> dict:
             "std_score": round(statistics.pstdev(scores), 2), "min_score": min(scores), "max_score": max(scores),
             "mean_decisions": round(statistics.mean(length for _, length in games), 1),
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+def compare(game: str, files: list[str]) -> None:
+    """Mean validation score of each candidate export, printed (a choice, not a benchmark result)."""
+    for path in files:
+        policy = demo.uploaded_policy(game, Path(path).name, Path(path))
+        scores = [whole_game(game, "policy", seed, policy)[0]
+                  for seed in range(VALIDATION_SEEDS, VALIDATION_SEEDS + VALIDATION_GAMES)]
+        print(f"{path}: mean {statistics.mean(scores):+.2f} ± {statistics.pstdev(scores):.2f} over "
+              f"{VALIDATION_GAMES} validation games {scores}", flush=True)
 
 
 def replay_speed(game: str, agent: str) -> dict:
@@ -76,7 +91,12 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=10, help="evaluation games per agent and game")
     parser.add_argument("--games", nargs="+", choices=list(demo.GAMES), default=None,
                         help="default: every game with a shipped policy")
+    parser.add_argument("--compare", nargs="+", metavar="SAFETENSORS", default=None,
+                        help="candidate exports of one game (--games) to compare on validation games")
     args = parser.parse_args()
+    if args.compare:
+        compare(args.games[0], args.compare)
+        return
     games = args.games or demo.shipped_games()
     load_before = os.getloadavg()[0]  # other work on the machine slows the speed figures
     results = {}

@@ -245,7 +245,8 @@ class Trainer:
         step = self.state["step"]
         weights = self.args.ckpt_dir / f"weights_{step:07d}.pt"
         torch.save(self.model.state_dict(), weights)
-        self.state["checkpoints"] = (self.state["checkpoints"] + [weights.name])[-self.recipe.average_last:]
+        if weights.name not in self.state["checkpoints"]:  # a stop right after a periodic save: same step
+            self.state["checkpoints"] = (self.state["checkpoints"] + [weights.name])[-self.recipe.average_last:]
         for old in self.args.ckpt_dir.glob("weights_*.pt"):
             if old.name not in self.state["checkpoints"]:
                 old.unlink()
@@ -314,6 +315,8 @@ class Trainer:
         return learning_rate(self.state["step"], self.recipe, max(self.state["warm_starts"], default=0))
 
     def evaluate(self) -> None:
+        if self.state["evaluations"] and self.state["evaluations"][-1]["step"] == self.state["step"]:
+            return  # a stop right after a periodic evaluation
         loss = dev_loss(self.model, self.dev_examples, self.recipe, self.tokenizer.pad_token_id, self.device)
         bleu = dev_bleu(self.model, self.tokenizer, self.dev_pairs, self.device)
         self.state["evaluations"].append({"step": self.state["step"], "dev_loss": round(loss, 4),
