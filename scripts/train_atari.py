@@ -247,9 +247,9 @@ def save_learning_curve(episodes: list[dict], path: Path, game: str, state: dict
     if window:
         axes.plot(frames[window - 1:], np.convolve(scores, np.ones(window) / window, mode="valid"),
                   label=f"mean of {window}")
-    if state.get("episodes_not_logged"):  # a warm start from an export that had no episode log
-        axes.axvline(state["warm_started_at"] * 4 / 1e6, color="grey", linestyle="--",
-                     label=f"warm start ({state['episodes_not_logged']} earlier games not logged)")
+    if state.get("episodes_not_logged") and len(frames):  # an early export had no episode log
+        axes.axvline(frames[0], color="grey", linestyle="--",
+                     label=f"log starts ({state['episodes_not_logged']} earlier games not logged)")
     axes.set_xlabel("emulator frames (millions)")
     axes.set_ylabel("score")
     axes.set_title(f"PPO on {game.title()}: training episodes")
