@@ -66,8 +66,9 @@ MAX_SOURCE_TOKENS = 128  # a longer sentence is cut: the model saw nothing longe
 MAX_BEAMS = 8
 BATCH_SIZE = 16
 BUNDLED_LIMITS = ("The bundled model was trained here from scratch on about 50,000 sentence pairs (short "
-                  "Tatoeba sentences and news) on a CPU: expect errors, especially on long, rare or technical "
-                  "sentences. The hub model (OPUS-MT) learned from millions of pairs.")
+                  "Tatoeba sentences and news) on a CPU: short everyday sentences usually come out right or "
+                  "nearly right; expect errors on long, rare or technical ones. The hub model (OPUS-MT) learned "
+                  "from millions of pairs.")
 
 
 @dataclass
