@@ -219,7 +219,7 @@ class Trainer:
         saved = torch.load(latest, map_location=self.device, weights_only=False)
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
-        self.state = {"warm_starts": [], **saved["state"]}
+        self.state = saved["state"]
         print(f"resumed at step {self.state['step']} ({self.state['train_seconds'] / 60:.1f} min trained)", flush=True)
         return True
 
@@ -235,9 +235,8 @@ class Trainer:
         self.model.load_state_dict(shipped.state_dict())
         summary = json.loads((export_dir / "training.json").read_text(encoding="utf-8"))
         self.state.update(step=summary["steps"], train_seconds=summary["train_minutes"] * 60,
-                          history=[tuple(row) for row in summary.get("history", [])],
-                          evaluations=summary["evaluations"],
-                          warm_starts=summary.get("warm_starts", []) + [summary["steps"]])
+                          history=[tuple(row) for row in summary["history"]], evaluations=summary["evaluations"],
+                          warm_starts=summary["warm_starts"] + [summary["steps"]])
         print(f"warm start from {export_dir} at step {summary['steps']} "
               f"({summary['train_minutes']:.1f} min trained)", flush=True)
 
@@ -339,7 +338,7 @@ def save_loss_curve(state: dict, path: Path) -> None:
     if state["evaluations"]:
         axes.plot([e["step"] for e in state["evaluations"]], [e["dev_loss"] for e in state["evaluations"]],
                   "o-", label="held-out dev loss")
-    for step in state.get("warm_starts", []):
+    for step in state["warm_starts"]:
         axes.axvline(step, color="grey", linestyle=":", linewidth=1)
     axes.set_xlabel("update step (dotted: warm start on another machine)")
     axes.set_ylabel("cross-entropy per token")

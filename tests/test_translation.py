@@ -18,7 +18,7 @@ from transformers import MarianTokenizer
 
 from core.validation import MAX_TEXT_CHARS, InputError
 from demos import translation
-from scripts.prepare_translation_data import TARGET_TAGS, Pair, build_tokenizer, encode_examples
+from scripts.prepare_translation_data import TARGET_TAGS, Pair, build_tokenizer, encode_examples, write_tsv
 from scripts.train_translation import Recipe, build_model, training_examples
 from test_summarisation_documents import scanned_pdf, word_document
 
@@ -222,7 +222,7 @@ def tiny_training_data(folder, tokenizer_dir) -> list[Pair]:
     examples = encode_examples(tokenizer, pairs)
     torch.save({"train": examples, "train_origins": [p.origin for p in pairs] * 2,
                 "tatoeba_dev": examples[:2], "news_dev": examples[-2:]}, folder / "encoded.pt")
-    (folder / "tatoeba_dev.tsv").write_text("".join(f"{p.english}\t{p.russian}\n" for p in pairs[:2]), encoding="utf-8")
+    write_tsv(folder / "tatoeba_dev.tsv", pairs[:2])
     return pairs
 
 
@@ -248,8 +248,8 @@ def test_training_goes_on_from_the_shipped_model_when_no_checkpoint_is_left(tmp_
                    check=True, capture_output=True, timeout=600)
     exported = json.loads((export / "training.json").read_text(encoding="utf-8"))
     assert exported["steps"] == record["steps"] + 2
-    assert exported["warm_starts"] == record.get("warm_starts", []) + [record["steps"]]
-    assert exported["history"][:len(record.get("history", []))] == record.get("history", [])
+    assert exported["warm_starts"] == record["warm_starts"] + [record["steps"]]
+    assert exported["history"][:len(record["history"])] == record["history"]
     assert exported["evaluations"][:len(record["evaluations"])] == record["evaluations"]
     before, after = load_file(shipped / "model.safetensors"), load_file(export / "model.safetensors")
     assert before.keys() == after.keys() and any(not torch.equal(before[k], after[k]) for k in before)
