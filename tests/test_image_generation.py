@@ -52,6 +52,20 @@ def test_ddim_with_few_steps_is_deterministic_but_ddpm_adds_noise_at_each_step()
     assert not torch.equal(*ddpm)  # same start, different sampler, different image
 
 
+@pytest.mark.parametrize("class_name", ["Sneaker", "Trouser"])
+def test_stronger_guidance_draws_the_requested_class_more_clearly(class_name):
+    """The evaluation classifier (shipped beside the models) names most guided DDIM samples correctly;
+    before the sampler recomputed its noise from the clipped image, guidance 3 drew texture instead."""
+    import sys
+
+    sys.path.insert(0, "scripts")
+    from train_fashion_classifier import load_classifier, predict
+
+    images = demo.generate_diffusion(class_name, 123, 16, 25, "DDIM", 3.0).images
+    predicted, _ = predict(load_classifier(), images)
+    assert (predicted == demo.class_index(class_name)).sum() >= 12
+
+
 def test_out_of_range_settings_are_clamped_with_a_note():
     result = demo.generate_diffusion("Dress", -5, 40, 0, "DDIM", 20.0)
     assert result.seed == 0 and len(result.images) == demo.MAX_IMAGES
