@@ -52,18 +52,24 @@ def test_ddim_with_few_steps_is_deterministic_but_ddpm_adds_noise_at_each_step()
     assert not torch.equal(*ddpm)  # same start, different sampler, different image
 
 
-@pytest.mark.parametrize("class_name", ["Sneaker", "Trouser"])
-def test_stronger_guidance_draws_the_requested_class_more_clearly(class_name):
-    """The evaluation classifier (shipped beside the models) names most guided DDIM samples correctly;
-    before the sampler recomputed its noise from the clipped image, guidance 3 drew texture instead."""
+@pytest.fixture(scope="module")
+def judge():
+    """The evaluation classifier shipped beside the models: images -> predicted class indices."""
     import sys
 
     sys.path.insert(0, "scripts")
     from train_fashion_classifier import load_classifier, predict
 
+    classifier = load_classifier()
+    return lambda images: predict(classifier, images)[0]
+
+
+@pytest.mark.parametrize("class_name", ["Sneaker", "Trouser"])
+def test_stronger_guidance_draws_the_requested_class_more_clearly(class_name, judge):
+    """The judge names most guided DDIM samples correctly; before the sampler recomputed its
+    noise from the clipped image, guidance 3 drew texture instead."""
     images = demo.generate_diffusion(class_name, 123, 16, 25, "DDIM", 3.0).images
-    predicted, _ = predict(load_classifier(), images)
-    assert (predicted == demo.class_index(class_name)).sum() >= 12
+    assert (judge(images) == demo.class_index(class_name)).sum() >= 12
 
 
 def test_out_of_range_settings_are_clamped_with_a_note():
@@ -129,16 +135,11 @@ def test_the_trajectory_gif_animates_the_grid():
 
 
 @pytest.mark.skipif(not FASHION_MNIST.exists(), reason="apt-get install -y dataset-fashion-mnist")
-def test_the_evaluation_classifier_recognises_real_test_images():
-    import sys
-
-    sys.path.insert(0, "scripts")
-    from fashion_mnist import as_tensors
-    from train_fashion_classifier import load_classifier, predict
+def test_the_evaluation_classifier_recognises_real_test_images(judge):
+    from fashion_mnist import as_tensors  # scripts/, on the path once the judge is loaded
 
     images, labels = as_tensors("test")
-    predicted, _ = predict(load_classifier(), images)
-    assert (predicted == labels).float().mean() >= 0.88
+    assert (judge(images) == labels).float().mean() >= 0.88
 
 
 def test_page_generates_a_diffusion_grid_with_its_trajectory(gallery):
