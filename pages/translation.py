@@ -118,3 +118,7 @@ with st.expander("How it works", expanded=True):
     if story["scores"]:
         st.caption("Scores on held-out sentences (sacrebleu), beam search as in the demo:")
         st.dataframe(demo.score_table(story), hide_index=True)
+    if story["choices"]:
+        st.caption("One model for both directions, or one per direction? BLEU on the dev sentences, the two "
+                   "designs trained with the same compute (the bidirectional one is shipped):")
+        st.dataframe(demo.design_table(story), hide_index=True)

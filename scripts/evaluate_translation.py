@@ -1,4 +1,4 @@
-"""Score the bundled translator on held-out pairs with sacrebleu (BLEU and chrF), both directions.
+"""Score the bundled translators on held-out pairs with sacrebleu (BLEU and chrF), both directions.
 
 The held-out Tatoeba and news test slices are the ones ``scripts/prepare_translation_data.py``
 wrote; their pair hashes are checked against ``models/translation/data_splits.json`` so the
@@ -6,7 +6,8 @@ numbers refer to exactly the published split. Translation goes through the demo'
 code (``demos.translation``: loading, target-language tag, batched beam search). Writes
 ``benchmarks/results/translation.json``.
 
-Usage: .venv/bin/python scripts/evaluate_translation.py [--beams 4] [--limit N] [--model models/translation]
+Usage: .venv/bin/python scripts/evaluate_translation.py [--beams 4] [--limit N] [--models models/translation]
+(``--models`` also takes one-way models, one per direction: ``path,path``)
 """
 from __future__ import annotations
 
@@ -24,7 +25,21 @@ from benchmarks.common import write_result  # noqa: E402
 from demos import translation  # noqa: E402
 
 TEST_SETS = ("tatoeba_test", "news_test")
+DIRECTIONS = tuple(translation.DIRECTIONS)
 TARGET_BLEU = 20.0
+
+
+def direction_models(spec: str) -> dict[str, str]:
+    """``path[,path]`` -> the model that translates each direction, from each one's training.json."""
+    chosen = {}
+    for path in spec.split(","):
+        training = json.loads((Path(path) / "training.json").read_text(encoding="utf-8"))
+        learned = training.get("direction", "both")
+        chosen.update({d: path for d in DIRECTIONS if learned in ("both", d)})
+    missing = set(DIRECTIONS) - set(chosen)
+    if missing:
+        raise SystemExit(f"{spec}: no model for {sorted(missing)}")
+    return chosen
 
 
 def held_out_pairs(data_dir: Path, name: str) -> list[tuple[str, str]]:
@@ -37,12 +52,13 @@ def held_out_pairs(data_dir: Path, name: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def score_direction(translator, sources: list[str], references: list[str], target: str, beams: int) -> dict:
+def score_direction(translator, sources: list[str], references: list[str], target: str, beams: int,
+                    length_penalty: float = translation.LENGTH_PENALTY) -> dict:
     import sacrebleu
 
     started = time.perf_counter()
     inputs = translation.model_inputs(translator, sources, target)
-    hypotheses = [best[0].text for best in translation.generate(translator, inputs, beams, 1)]
+    hypotheses = [best[0].text for best in translation.generate(translator, inputs, beams, 1, length_penalty)]
     seconds = time.perf_counter() - started
     return {"bleu": round(sacrebleu.corpus_bleu(hypotheses, [references]).score, 2),
             "chrf": round(sacrebleu.corpus_chrf(hypotheses, [references]).score, 2),
@@ -54,39 +70,46 @@ def score_direction(translator, sources: list[str], references: list[str], targe
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", type=Path, default=REPO / "runs" / "translation" / "data")
-    parser.add_argument("--model", default=str(translation.MODEL_DIR))
+    parser.add_argument("--models", default=str(translation.MODEL_DIR),
+                        help="path[,path]: one bidirectional model, or one per direction")
     parser.add_argument("--beams", type=int, default=4)
     parser.add_argument("--limit", type=int, default=None, help="first N pairs of each test set (quick runs)")
     args = parser.parse_args()
-    translator = translation.load(args.model)
+    models = direction_models(args.models)
     rows = []
     for name in TEST_SETS:
-        pairs = held_out_pairs(args.data_dir, name)[:args.limit]
-        english, russian = [en for en, _ in pairs], [ru for _, ru in pairs]
-        for direction, sources, references in (("en-ru", english, russian), ("ru-en", russian, english)):
-            row = {"test_set": name.split("_")[0], "direction": direction,
-                   **score_direction(translator, sources, references, direction[-2:], args.beams)}
-            print(json.dumps({k: v for k, v in row.items() if k != "examples"}), flush=True)
-            rows.append(row)
-    training_file = Path(args.model) / "training.json"
-    training = json.loads(training_file.read_text()) if training_file.exists() else None
+        rows += scored_pairs(models, held_out_pairs(args.data_dir, name)[:args.limit], name.split("_")[0], args.beams)
+    trainings = {path: json.loads((Path(path) / "training.json").read_text()) for path in dict.fromkeys(models.values())}
     reached = all(r["bleu"] >= TARGET_BLEU for r in rows if r["test_set"] == "tatoeba")
     write_result("translation", {
         "what": "sacrebleu corpus BLEU and chrF (default settings) on held-out pairs; demo's batched beam search",
-        "model": args.model, "beams": args.beams, "length_penalty": 1.0, "limit": args.limit,
+        "models": models, "beams": args.beams, "length_penalty": translation.LENGTH_PENALTY, "limit": args.limit,
         "target": f"BLEU >= {TARGET_BLEU:.0f} on held-out Tatoeba, both directions",
         "reaches_target": reached,
-        "note": run_note(training, reached),
+        "note": run_note(trainings, reached),
         "scores": rows,
-        "training": training,
+        "training": trainings,
     })
 
 
-def run_note(training: dict | None, reached: bool) -> str:
-    if not training:
-        return "no training summary next to the model"
-    return (f"{training['device'].upper()} training: {training['steps']} update steps in {training['train_minutes']} min "
-            f"(last run on {training['threads']} torch thread(s)); the BLEU >= {TARGET_BLEU:g} Tatoeba target is "
+def scored_pairs(models: dict[str, str], pairs: list[tuple[str, str]], test_set: str, beams: int,
+                 length_penalty: float = translation.LENGTH_PENALTY) -> list[dict]:
+    """One row per direction: each direction's model translating one side of ``pairs`` into the other."""
+    english, russian = [en for en, _ in pairs], [ru for _, ru in pairs]
+    rows = []
+    for direction, sources, references in (("en-ru", english, russian), ("ru-en", russian, english)):
+        translator = translation.load(models[direction])
+        rows.append({"test_set": test_set, "direction": direction, "model": models[direction],
+                     **score_direction(translator, sources, references, direction[-2:], beams, length_penalty)})
+        print(json.dumps({k: v for k, v in rows[-1].items() if k != "examples"}), flush=True)
+    return rows
+
+
+def run_note(trainings: dict[str, dict], reached: bool) -> str:
+    """One clause per model (a bidirectional one serves both directions)."""
+    runs = "; ".join(f"{Path(path).name} ({t.get('direction', 'both')}): {t['steps']} update steps in "
+                     f"{t['train_minutes']} min on the {t['device'].upper()}" for path, t in trainings.items())
+    return (f"{runs}; the BLEU >= {TARGET_BLEU:g} Tatoeba target is "
             + ("reached" if reached else "not reached: train on (--warm-start) or use the GPU recipe (--preset gpu)"))
 
 

@@ -2,8 +2,12 @@
 
 A transformers ``MarianMTModel`` (encoder-decoder Transformer) learns from parallel text
 prepared by ``scripts/prepare_translation_data.py``. The first source token names the
-target language (``>>rus<<`` or ``>>eng<<``), so one model and one shared SentencePiece
-vocabulary serve both directions. Small-data recipe: label smoothing, dropout, learning-rate
+target language (``>>rus<<`` or ``>>eng<<``) and both languages share one SentencePiece
+vocabulary, so one model serves both directions (the default, ``--direction both``, shipped in
+``models/translation/``). ``--direction en-ru`` or ``ru-en`` trains a one-way model on that
+direction's examples only (into ``runs/candidates/translation_<direction>``): at the same total
+compute two of them scored lower on the dev sets (``scripts/compare_translation.py``).
+Small-data recipe: label smoothing, dropout, learning-rate
 warm-up then inverse-square-root decay, token-bucketed batches, and averaging of the last
 checkpoints at export.
 
@@ -23,9 +27,10 @@ in fp16 to ``models/translation/`` with the loss curve and a training summary.
 
 CPU (one core, in the background; --minutes counts the export's own training time too):
   nohup .venv/bin/python scripts/train_translation.py --threads 1 --minutes 240 \
-      --warm-start models/translation \
-      > /tmp/train_translation.log 2>&1 &
+      --warm-start models/translation > /tmp/train_translation.log 2>&1 &
 GPU: .venv/bin/python scripts/train_translation.py --preset gpu --minutes 120
+The one-way comparison (same steps in all as the shipped model's 10,973):
+  .venv/bin/python scripts/train_translation.py --direction en-ru --max-steps 5487 --minutes 1e9
 Export only (from existing checkpoints): add ``--export-only``.
 """
 from __future__ import annotations
@@ -97,11 +102,20 @@ ARCHITECTURE = {"d_model": "d_model", "layers": "encoder_layers", "heads": "enco
                 "ffn": "encoder_ffn_dim"}  # Recipe field -> MarianConfig field
 
 
-def training_examples(encoded: dict, recipe: Recipe) -> list[tuple[list[int], list[int]]]:
-    """The training examples short enough for the recipe, Tatoeba's repeated."""
+DIRECTION_TAGS = {"en-ru": ">>rus<<", "ru-en": ">>eng<<"}  # a direction's examples start with its target tag
+
+
+def direction_tag_ids(direction: str, tokenizer) -> set[int]:
+    """The target tags whose examples a model of this direction ("both", "en-ru", "ru-en") learns from."""
+    tags = DIRECTION_TAGS.values() if direction == "both" else [DIRECTION_TAGS[direction]]
+    return {tokenizer.convert_tokens_to_ids(tag) for tag in tags}
+
+
+def training_examples(encoded: dict, recipe: Recipe, tag_ids: set[int]) -> list[tuple[list[int], list[int]]]:
+    """The training examples of the chosen directions short enough for the recipe, Tatoeba's repeated."""
     chosen = []
     for example, origin in zip(encoded["train"], encoded["train_origins"], strict=True):
-        if max(len(example[0]), len(example[1])) <= recipe.max_length:
+        if example[0][0] in tag_ids and max(len(example[0]), len(example[1])) <= recipe.max_length:
             chosen.extend([example] * (recipe.tatoeba_repeats if origin == "tatoeba" else 1))
     return chosen
 
@@ -152,6 +166,8 @@ def learning_rate(step: int, recipe: Recipe, warm_started_at: int = 0) -> float:
     the warm-up runs again (the optimiser's moments start afresh), towards the schedule's value."""
     step = max(step, 1)
     scheduled = recipe.peak_lr * min(step / recipe.warmup_steps, math.sqrt(recipe.warmup_steps / step))
+    if not warm_started_at:
+        return scheduled
     return scheduled * min(1.0, (step - warm_started_at) / recipe.warmup_steps)
 
 
@@ -169,7 +185,8 @@ def dev_loss(model, examples, recipe: Recipe, pad_id: int, device: str) -> float
 
 
 @torch.no_grad()
-def dev_bleu(model, tokenizer, pairs: list[tuple[str, str]], device: str) -> dict[str, float]:
+def dev_bleu(model, tokenizer, pairs: list[tuple[str, str]], device: str,
+             directions: tuple[str, ...] = tuple(DIRECTION_TAGS)) -> dict[str, float]:
     """Greedy BLEU on a few held-out dev pairs per direction: a cheap progress signal."""
     import sacrebleu
 
@@ -179,6 +196,8 @@ def dev_bleu(model, tokenizer, pairs: list[tuple[str, str]], device: str) -> dic
         ("en-ru", ">>rus<<", [e for e, _ in pairs], [r for _, r in pairs]),
         ("ru-en", ">>eng<<", [r for _, r in pairs], [e for e, _ in pairs]),
     ):
+        if direction not in directions:
+            continue
         inputs = tokenizer([f"{tag} {s}" for s in sources], return_tensors="pt", padding=True).to(device)
         output = model.generate(**inputs, num_beams=1, max_new_tokens=64)
         hypotheses = tokenizer.batch_decode(output, skip_special_tokens=True)
@@ -196,8 +215,10 @@ class Trainer:
         self.device = choose_device()
         self.tokenizer = MarianTokenizer.from_pretrained(args.data_dir / "tokenizer")
         encoded = torch.load(args.data_dir / "encoded.pt")
-        self.train_examples = training_examples(encoded, self.recipe)
-        self.dev_examples = encoded["tatoeba_dev"] + encoded["news_dev"]
+        tag_ids = direction_tag_ids(args.direction, self.tokenizer)
+        self.directions = tuple(DIRECTION_TAGS) if args.direction == "both" else (args.direction,)
+        self.train_examples = training_examples(encoded, self.recipe, tag_ids)
+        self.dev_examples = [e for e in encoded["tatoeba_dev"] + encoded["news_dev"] if e[0][0] in tag_ids]
         self.dev_pairs = [tuple(line.split("\t")) for line in
                           (args.data_dir / "tatoeba_dev.tsv").read_text(encoding="utf-8").splitlines()[:200]]
         torch.manual_seed(0)
@@ -227,13 +248,15 @@ class Trainer:
         """Go on from an export: its weights, step count (so the learning-rate schedule) and log."""
         from transformers import MarianMTModel
 
+        summary = json.loads((export_dir / "training.json").read_text(encoding="utf-8"))
+        if summary.get("direction", "both") != self.args.direction:
+            raise SystemExit(f"{export_dir} learned {summary.get('direction', 'both')}, not {self.args.direction}")
         shipped = MarianMTModel.from_pretrained(export_dir, dtype=torch.float32)
         for field, config_field in ARCHITECTURE.items():
             if getattr(shipped.config, config_field) != getattr(self.recipe, field):
                 raise SystemExit(f"{export_dir} has {config_field}={getattr(shipped.config, config_field)}, "
                                  f"the {self.args.preset} recipe {field}={getattr(self.recipe, field)}")
         self.model.load_state_dict(shipped.state_dict())
-        summary = json.loads((export_dir / "training.json").read_text(encoding="utf-8"))
         self.state.update(step=summary["steps"], train_seconds=summary["train_minutes"] * 60,
                           history=[tuple(row) for row in summary["history"]], evaluations=summary["evaluations"],
                           warm_starts=summary["warm_starts"] + [summary["steps"]])
@@ -317,7 +340,7 @@ class Trainer:
         if self.state["evaluations"] and self.state["evaluations"][-1]["step"] == self.state["step"]:
             return  # a stop right after a periodic evaluation
         loss = dev_loss(self.model, self.dev_examples, self.recipe, self.tokenizer.pad_token_id, self.device)
-        bleu = dev_bleu(self.model, self.tokenizer, self.dev_pairs, self.device)
+        bleu = dev_bleu(self.model, self.tokenizer, self.dev_pairs, self.device, self.directions)
         self.state["evaluations"].append({"step": self.state["step"], "dev_loss": round(loss, 4),
                                           "dev_bleu_tatoeba_greedy": bleu})
         print(f"eval step {self.state['step']}: dev loss {loss:.3f}, Tatoeba dev BLEU (greedy, 200) {bleu}",
@@ -385,7 +408,8 @@ def export(trainer: Trainer) -> None:
     save_loss_curve(state, trainer.args.ckpt_dir / "loss_curve.png")
     shutil.copy(trainer.args.ckpt_dir / "loss_curve.png", trainer.args.loss_curve)
     summary = {
-        "recipe": asdict(trainer.recipe), "preset": trainer.args.preset, "device": trainer.device,
+        "recipe": asdict(trainer.recipe), "preset": trainer.args.preset, "direction": trainer.args.direction,
+        "device": trainer.device,
         "bf16_autocast": trainer.bf16,
         "threads": torch.get_num_threads(), "steps": state["step"], "epochs_completed": state["epoch"],
         "train_minutes": round(state["train_seconds"] / 60, 1),
@@ -401,10 +425,16 @@ def export(trainer: Trainer) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--direction", choices=["both", *DIRECTION_TAGS], default="both",
+                        help="one model for both directions (shipped) or a one-way model to compare with it")
     parser.add_argument("--data-dir", type=Path, default=REPO / "runs" / "translation" / "data")
-    parser.add_argument("--ckpt-dir", type=Path, default=REPO / "runs" / "translation" / "checkpoints")
-    parser.add_argument("--export-dir", type=Path, default=EXPORT_DIR)
-    parser.add_argument("--loss-curve", type=Path, default=LOSS_CURVE, help="where the exported loss curve goes")
+    parser.add_argument("--ckpt-dir", type=Path, default=None,
+                        help="default runs/translation/checkpoints (one-way: checkpoints_<direction>)")
+    parser.add_argument("--export-dir", type=Path, default=None,
+                        help="default models/translation (one-way: runs/candidates/translation_<direction>)")
+    parser.add_argument("--loss-curve", type=Path, default=None,
+                        help="where the exported loss curve goes (default assets/translation/loss_curve.png; "
+                             "one-way: in the export folder)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
                         help="model size and recipe (default: gpu on CUDA, cpu otherwise)")
     parser.add_argument("--minutes", type=float, default=60.0, help="training-time budget, across resumes")
@@ -417,6 +447,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warm-start", type=Path, default=None,
                         help="an export (models/translation) to go on from when --ckpt-dir has no checkpoint")
     args = parser.parse_args()
+    shipped = args.direction == "both"
+    runs = REPO / "runs" / "translation"
+    args.ckpt_dir = args.ckpt_dir or (runs / "checkpoints" if shipped else runs / f"checkpoints_{args.direction}")
+    args.export_dir = args.export_dir or (
+        EXPORT_DIR if shipped else REPO / "runs" / "candidates" / f"translation_{args.direction}")
+    args.loss_curve = args.loss_curve or (LOSS_CURVE if shipped else args.export_dir / "loss_curve.png")
     args.preset = args.preset or ("gpu" if choose_device() == "cuda" else "cpu")
     return args
 

@@ -19,7 +19,7 @@ from transformers import MarianTokenizer
 from core.validation import MAX_TEXT_CHARS, InputError
 from demos import translation
 from scripts.prepare_translation_data import TARGET_TAGS, Pair, build_tokenizer, encode_examples, write_tsv
-from scripts.train_translation import Recipe, build_model, training_examples
+from scripts.train_translation import Recipe, build_model, direction_tag_ids, learning_rate, training_examples
 from test_summarisation_documents import scanned_pdf, word_document
 
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
@@ -229,10 +229,38 @@ def tiny_training_data(folder, tokenizer_dir) -> list[Pair]:
 def test_training_sees_the_short_everyday_sentences_more_often(tmp_path, tiny_model_dir):
     tiny_training_data(tmp_path, tiny_model_dir)
     encoded = torch.load(tmp_path / "encoded.pt")
-    chosen = training_examples(encoded, Recipe(tatoeba_repeats=3))
+    tokenizer = MarianTokenizer.from_pretrained(tmp_path / "tokenizer")
+    chosen = training_examples(encoded, Recipe(tatoeba_repeats=3), direction_tag_ids("both", tokenizer))
     tatoeba = [ex for ex, origin in zip(encoded["train"], encoded["train_origins"]) if origin == "tatoeba"]
     assert len(chosen) == 3 * len(tatoeba) + (len(encoded["train"]) - len(tatoeba))
     assert all(chosen.count(example) >= 3 for example in tatoeba)
+
+
+def test_a_one_way_model_learns_from_its_own_direction_only(tmp_path, tiny_model_dir):
+    """For the bidirectional-vs-one-way comparison: an en-ru model sees every pair once, English first."""
+    pairs = tiny_training_data(tmp_path, tiny_model_dir)
+    encoded = torch.load(tmp_path / "encoded.pt")
+    tokenizer = MarianTokenizer.from_pretrained(tmp_path / "tokenizer")
+    both = training_examples(encoded, Recipe(tatoeba_repeats=1), direction_tag_ids("both", tokenizer))
+    to_russian = training_examples(encoded, Recipe(tatoeba_repeats=1), direction_tag_ids("en-ru", tokenizer))
+    assert len(to_russian) == len(pairs) == len(both) // 2
+    assert {source[0] for source, _ in to_russian} == {tokenizer.convert_tokens_to_ids(">>rus<<")}
+
+
+def test_the_learning_rate_warms_up_linearly_and_again_after_a_warm_start():
+    recipe = Recipe(peak_lr=1e-3, warmup_steps=400)
+    assert learning_rate(100, recipe) == pytest.approx(0.25e-3)
+    assert learning_rate(400, recipe) == pytest.approx(1e-3)
+    assert learning_rate(1600, recipe) == pytest.approx(0.5e-3)  # then the inverse square root of the step
+    assert learning_rate(1700, recipe, warm_started_at=1600) == pytest.approx(0.25 * learning_rate(1700, recipe))
+    assert learning_rate(2400, recipe, warm_started_at=1600) == pytest.approx(learning_rate(2400, recipe))
+
+
+def test_the_page_story_says_why_one_model_serves_both_directions():
+    rows = {row["design"]: row for row in translation.design_table(translation.training_story())}
+    assert set(rows) == {"bidirectional", "one-way"}
+    assert rows["bidirectional"]["mean"] > rows["one-way"]["mean"]  # why the shipped model is the bidirectional one
+    assert "news dev, Russian → English" in rows["one-way"]
 
 
 def test_training_goes_on_from_the_shipped_model_when_no_checkpoint_is_left(tmp_path):
