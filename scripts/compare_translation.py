@@ -55,11 +55,12 @@ def main() -> None:
         rows = dev_scores(direction_models(spec), args.data_dir, 4, translation.LENGTH_PENALTY)
         design.append({"candidate": name, "models": spec, "mean_dev_bleu": mean_bleu(rows), "scores": rows})
     best = max(design, key=lambda d: d["mean_dev_bleu"])
+    best_models = direction_models(best["models"])
     decoding = [{"beams": 4, "length_penalty": translation.LENGTH_PENALTY, "mean_dev_bleu": best["mean_dev_bleu"],
                  "scores": best["scores"]}]  # the design comparison's own setting
     for setting in args.decoding:
         beams, length_penalty = int(setting.split(":")[0]), float(setting.split(":")[1])
-        rows = dev_scores(direction_models(best["models"]), args.data_dir, beams, length_penalty)
+        rows = dev_scores(best_models, args.data_dir, beams, length_penalty)
         decoding.append({"beams": beams, "length_penalty": length_penalty, "mean_dev_bleu": mean_bleu(rows),
                          "scores": rows})
     write_result("translation_choices", {

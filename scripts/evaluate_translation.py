@@ -29,12 +29,15 @@ DIRECTIONS = tuple(translation.DIRECTIONS)
 TARGET_BLEU = 20.0
 
 
+def training_record(model: str) -> dict:
+    return json.loads((Path(model) / "training.json").read_text(encoding="utf-8"))
+
+
 def direction_models(spec: str) -> dict[str, str]:
     """``path[,path]`` -> the model that translates each direction, from each one's training.json."""
     chosen = {}
     for path in spec.split(","):
-        training = json.loads((Path(path) / "training.json").read_text(encoding="utf-8"))
-        learned = training.get("direction", "both")
+        learned = training_record(path).get("direction", "both")
         chosen.update({d: path for d in DIRECTIONS if learned in ("both", d)})
     missing = set(DIRECTIONS) - set(chosen)
     if missing:
@@ -79,7 +82,7 @@ def main() -> None:
     rows = []
     for name in TEST_SETS:
         rows += scored_pairs(models, held_out_pairs(args.data_dir, name)[:args.limit], name.split("_")[0], args.beams)
-    trainings = {path: json.loads((Path(path) / "training.json").read_text()) for path in dict.fromkeys(models.values())}
+    trainings = {path: training_record(path) for path in dict.fromkeys(models.values())}
     reached = all(r["bleu"] >= TARGET_BLEU for r in rows if r["test_set"] == "tatoeba")
     write_result("translation", {
         "what": "sacrebleu corpus BLEU and chrF (default settings) on held-out pairs; demo's batched beam search",

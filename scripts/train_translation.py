@@ -53,6 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from core.device import bf16_autocast_helps, choose_device  # noqa: E402
+from scripts.prepare_translation_data import TARGET_TAGS  # noqa: E402
 
 EXPORT_DIR = REPO / "models" / "translation"
 LOSS_CURVE = REPO / "assets" / "translation" / "loss_curve.png"
@@ -102,13 +103,17 @@ ARCHITECTURE = {"d_model": "d_model", "layers": "encoder_layers", "heads": "enco
                 "ffn": "encoder_ffn_dim"}  # Recipe field -> MarianConfig field
 
 
-DIRECTION_TAGS = {"en-ru": ">>rus<<", "ru-en": ">>eng<<"}  # a direction's examples start with its target tag
+DIRECTIONS = ("en-ru", "ru-en")  # a direction's examples start with its target language's tag
+
+
+def directions_of(direction: str) -> tuple[str, ...]:
+    """What a model of ``direction`` ("both", "en-ru" or "ru-en") learns to translate."""
+    return DIRECTIONS if direction == "both" else (direction,)
 
 
 def direction_tag_ids(direction: str, tokenizer) -> set[int]:
-    """The target tags whose examples a model of this direction ("both", "en-ru", "ru-en") learns from."""
-    tags = DIRECTION_TAGS.values() if direction == "both" else [DIRECTION_TAGS[direction]]
-    return {tokenizer.convert_tokens_to_ids(tag) for tag in tags}
+    """The target tags whose examples a model of this direction learns from."""
+    return {tokenizer.convert_tokens_to_ids(TARGET_TAGS[d[-2:]]) for d in directions_of(direction)}
 
 
 def training_examples(encoded: dict, recipe: Recipe, tag_ids: set[int]) -> list[tuple[list[int], list[int]]]:
@@ -186,18 +191,16 @@ def dev_loss(model, examples, recipe: Recipe, pad_id: int, device: str) -> float
 
 @torch.no_grad()
 def dev_bleu(model, tokenizer, pairs: list[tuple[str, str]], device: str,
-             directions: tuple[str, ...] = tuple(DIRECTION_TAGS)) -> dict[str, float]:
-    """Greedy BLEU on a few held-out dev pairs per direction: a cheap progress signal."""
+             directions: tuple[str, ...] = DIRECTIONS) -> dict[str, float]:
+    """Greedy BLEU on a few held-out (english, russian) dev pairs per direction: a cheap progress signal."""
     import sacrebleu
 
     model.eval()
     scores = {}
-    for direction, tag, sources, references in (
-        ("en-ru", ">>rus<<", [e for e, _ in pairs], [r for _, r in pairs]),
-        ("ru-en", ">>eng<<", [r for _, r in pairs], [e for e, _ in pairs]),
-    ):
-        if direction not in directions:
-            continue
+    sides = {"en": [e for e, _ in pairs], "ru": [r for _, r in pairs]}
+    for direction in directions:
+        sources, references = sides[direction[:2]], sides[direction[-2:]]
+        tag = TARGET_TAGS[direction[-2:]]
         inputs = tokenizer([f"{tag} {s}" for s in sources], return_tensors="pt", padding=True).to(device)
         output = model.generate(**inputs, num_beams=1, max_new_tokens=64)
         hypotheses = tokenizer.batch_decode(output, skip_special_tokens=True)
@@ -216,7 +219,7 @@ class Trainer:
         self.tokenizer = MarianTokenizer.from_pretrained(args.data_dir / "tokenizer")
         encoded = torch.load(args.data_dir / "encoded.pt")
         tag_ids = direction_tag_ids(args.direction, self.tokenizer)
-        self.directions = tuple(DIRECTION_TAGS) if args.direction == "both" else (args.direction,)
+        self.directions = directions_of(args.direction)
         self.train_examples = training_examples(encoded, self.recipe, tag_ids)
         self.dev_examples = [e for e in encoded["tatoeba_dev"] + encoded["news_dev"] if e[0][0] in tag_ids]
         self.dev_pairs = [tuple(line.split("\t")) for line in
@@ -425,7 +428,7 @@ def export(trainer: Trainer) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--direction", choices=["both", *DIRECTION_TAGS], default="both",
+    parser.add_argument("--direction", choices=["both", *DIRECTIONS], default="both",
                         help="one model for both directions (shipped) or a one-way model to compare with it")
     parser.add_argument("--data-dir", type=Path, default=REPO / "runs" / "translation" / "data")
     parser.add_argument("--ckpt-dir", type=Path, default=None,
