@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_atari.py                 # 10 evaluation games per agent and game
     .venv/bin/python benchmarks/bench_atari.py --episodes 1    # a quick check
     .venv/bin/python benchmarks/bench_atari.py --games pong --compare a.safetensors b.safetensors
-        # choose between exports on 20 validation games (seeds 1000-1019), never on the evaluation seeds
+        # choose between exports on 60 validation games (seeds 1000-1059), never on the evaluation seeds
 
 For each game with a shipped policy (models/atari/<game>.safetensors): whole games, played
 to the end (the emulator stops a game at 108,000 frames), with the demo's own environment
@@ -26,7 +26,9 @@ from common import write_result
 from demos import atari as demo
 
 EVALUATION_SEEDS = 100  # first seed; the recorded replay uses demo.REPLAY_SEED (0)
-VALIDATION_SEEDS, VALIDATION_GAMES = 1000, 20  # for choosing which export to ship
+# For choosing which export to ship. 60, not 20: a policy's bad games come in runs of lost serves,
+# and the shipped Pong policy scored +18.5 on seeds 1000-1019 but +16.9 on 1020-1059.
+VALIDATION_SEEDS, VALIDATION_GAMES = 1000, 60
 TARGETS = {"pong": 18.0, "breakout": 100.0}
 SPEED_DECISIONS = 600
 
