@@ -23,9 +23,9 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.common import write_result  # noqa: E402
 from demos import translation  # noqa: E402
+from scripts.train_translation import DIRECTIONS, directions_of  # noqa: E402
 
 TEST_SETS = ("tatoeba_test", "news_test")
-DIRECTIONS = tuple(translation.DIRECTIONS)
 TARGET_BLEU = 20.0
 
 
@@ -37,8 +37,7 @@ def direction_models(spec: str) -> dict[str, str]:
     """``path[,path]`` -> the model that translates each direction, from each one's training.json."""
     chosen = {}
     for path in spec.split(","):
-        learned = training_record(path).get("direction", "both")
-        chosen.update({d: path for d in DIRECTIONS if learned in ("both", d)})
+        chosen.update(dict.fromkeys(directions_of(training_record(path).get("direction", "both")), path))
     missing = set(DIRECTIONS) - set(chosen)
     if missing:
         raise SystemExit(f"{spec}: no model for {sorted(missing)}")
