@@ -14,7 +14,7 @@ RUN apt-get update \
 RUN useradd --create-home --uid 1000 gallery
 WORKDIR /home/gallery/app
 
-COPY --chown=gallery requirements.txt requirements-weights.txt ./
+COPY requirements.txt requirements-weights.txt ./
 # CPU build by default: the plain PyPI torch wheel drags in multi-GB CUDA libraries.
 # On GPU hardware: --build-arg GPU=1 (CUDA torch and onnxruntime-gpu; core/device.py picks CUDA).
 ARG GPU=0
@@ -26,11 +26,13 @@ RUN if [ "$GPU" = 1 ]; then torch_index=https://download.pytorch.org/whl/cu128; 
     && if [ "$GPU" = 1 ]; then pip uninstall -y onnxruntime \
          && pip install "onnxruntime-gpu==$(grep -oP '^onnxruntime==\K\S+' requirements.txt)"; fi
 
-COPY --chown=gallery . .
+# root-owned: the runtime user can read the code and models but not change them (.dockerignore
+# keeps .git, .venv, runs/ and caches out of the build context)
+COPY . .
 # warm every bundled model once at build time: a broken model file fails the build, not a visitor
 RUN python scripts/warm_models.py
 
 USER 1000
 EXPOSE 8501
-HEALTHCHECK CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"]
+HEALTHCHECK --interval=30s --timeout=10s --start-period=180s --retries=3 CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=5)"]
 CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]

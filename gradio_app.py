@@ -6,42 +6,40 @@ components, so no demo knows which front end calls it.
 """
 from __future__ import annotations
 
+import html
 import logging
 import os
 import tempfile
 import uuid
-from functools import partial
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 from gradio import processing_utils
+from gradio.utils import get_upload_folder
 
 from core import contract
+from core.serving import SHARES
 from core.media import example_photo, example_photo_names, png_bytes
 from core.validation import InputError, read_image
 from demos import DEMOS
 
 MAX_UPLOAD = "20mb"
+CONCURRENCY_PER_DEMO = 1  # each demo's model runs one request at a time; demos run side by side
+DELETE_CACHE = (60, 300)  # every minute, delete uploads and results older than five minutes
+EXAMPLES_FOLDER = Path(tempfile.gettempdir()) / "neural_gallery_examples"
 log = logging.getLogger("neural_gallery")
 
 
-class UploadedImage(gr.Image):
-    """An image box that hands the raw upload to core validation instead of decoding it itself,
-    so a damaged or oversized file gets our message rather than Gradio's generic failure."""
-
-    def preprocess(self, payload: Any) -> str | None:
-        return None if payload is None else payload.path
-
-
-def _cached_once(data: bytes, file_name: str, cache_dir: str) -> str:
+def _cached_once(data: bytes, file_name: str) -> str:
     """Store a result in Gradio's cache under its content hash, written once and atomically.
 
     Gradio's own helpers rewrite the hash-named file in place on every request, so two
     visitors getting the same result (say, both clicked the same example) could download a
     half-written file; measured with 8 concurrent clients.
     """
-    path = Path(cache_dir) / processing_utils.hash_bytes(data) / file_name
+    path = Path(get_upload_folder()) / processing_utils.hash_bytes(data) / file_name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial_file = path.with_name(f".{uuid.uuid4().hex}.part")
@@ -50,27 +48,9 @@ def _cached_once(data: bytes, file_name: str, cache_dir: str) -> str:
     return str(path.resolve())
 
 
-class ResultImage(gr.Image):
-    """An output image box for the PIL pictures demos return, cached with ``_cached_once``."""
-
-    def postprocess(self, value: Any) -> Any:
-        if value is None:
-            return None
-        return super().postprocess(_cached_once(png_bytes(value), "result.png", self.GRADIO_CACHE))
-
-
-class AnnotatedClip(gr.Video):
-    """A video box fed the MP4 bytes a demo returns, cached with ``_cached_once`` (no stray temp files)."""
-
-    def postprocess(self, value: bytes | None) -> Any:
-        if value is None:
-            return None
-        return super().postprocess(_cached_once(value, "annotated.mp4", self.GRADIO_CACHE))
-
-
 def _component(field: contract.Field) -> gr.components.Component:
     if isinstance(field, contract.ImageField):
-        return UploadedImage(label=field.label, type="filepath", sources=["upload", "webcam", "clipboard"])
+        return gr.Image(label=field.label, type="filepath", sources=["upload", "webcam", "clipboard"])
     if isinstance(field, contract.ChoiceField):
         return gr.Dropdown(list(field.choices), value=field.default, label=field.label)
     if isinstance(field, contract.NumberField):
@@ -86,45 +66,98 @@ def _component(field: contract.Field) -> gr.components.Component:
 
 def _output(output: contract.Output) -> gr.components.Component:
     if isinstance(output, contract.ImageOutput):
-        return ResultImage(label=output.label, type="pil", format="png")
+        return gr.Image(label=output.label, format="png")
     if isinstance(output, contract.JsonOutput):
         return gr.JSON(label=output.label)
     if isinstance(output, contract.VideoOutput):
-        return AnnotatedClip(label=output.label)
+        return gr.Video(label=output.label)
     return gr.Textbox(label=output.label, lines=6)
 
 
-def _call(endpoint: contract.Endpoint, *values: Any) -> tuple[Any, ...]:
-    """Run a demo; bad input becomes a Gradio error message, never a traceback."""
+def _call(endpoint: contract.Endpoint, queue: str, request: gr.Request, *payloads: Any) -> tuple[Any, ...]:
+    """Run a demo on the raw payloads; bad input becomes a Gradio error message, never a traceback."""
     try:
-        kwargs = {field.name: _decoded(field, value) for field, value in zip(endpoint.inputs, values)}
-        return endpoint.fn(**kwargs)
+        kwargs = {field.name: _decoded(field, payload) for field, payload in zip(endpoint.inputs, payloads)}
+        results = endpoint.run(**kwargs)
+        return tuple(_shown(output, value) for output, value in zip(endpoint.outputs, results))
     except InputError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(_as_html(str(error)), print_exception=False) from None
     except Exception:
         log.exception("demo failed")
-        raise gr.Error("Something went wrong on our side while running the model. Please try again.") from None
+        raise gr.Error("Something went wrong on our side while running the model. Please try again.",
+                       print_exception=False) from None
+    finally:
+        SHARES.release(request.session_hash or "anonymous", queue)
 
 
-def _decoded(field: contract.Field, value: Any) -> Any:
-    if isinstance(field, contract.ImageField) and value is not None:
-        return read_image(Path(value))
+def _as_html(message: str) -> str:
+    """Gradio renders error messages as HTML: a visitor's file name or title in one stays text."""
+    return html.escape(message, quote=False)
+
+
+def _decoded(field: contract.Field, payload: Any) -> Any:
+    """What the demo takes from a component's raw payload (events skip Gradio's own preprocessing, which
+    would decode uploads with messages of its own): an image checked by core, other files as paths."""
+    if isinstance(field, (contract.ImageField, contract.AudioField, contract.VideoField, contract.FileField)):
+        path = _uploaded_path(payload)
+        return read_image(Path(path)) if isinstance(field, contract.ImageField) and path else path
+    return payload
+
+
+def _uploaded_path(payload: Any) -> str | None:
+    """The server-side path in a file payload: FileData, or a video's {"video": FileData}."""
+    if isinstance(payload, dict) and isinstance(payload.get("video"), dict):
+        payload = payload["video"]
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("path") is None and payload.get("url"):
+        raise InputError("This upload did not reach the server as a file. Please upload it again.")
+    return payload.get("path")
+
+
+def _shown(output: contract.Output, value: Any) -> Any:
+    """A demo's result as a component takes it: pictures and clips as files in Gradio's cache."""
+    if value is None:
+        return None
+    if isinstance(output, contract.ImageOutput):
+        return _cached_once(png_bytes(value), "result.png")
+    if isinstance(output, contract.VideoOutput):
+        return _cached_once(value, "annotated.mp4")
     return value
 
 
-def _example_photo_files() -> list[str]:
-    """The bundled sample photos as files, so Gradio can offer them as clickable examples."""
-    folder = Path(tempfile.mkdtemp(prefix="gallery_examples_"))
+def _admission(queue: str) -> Callable[..., list[dict[str, Any]]]:
+    """A validator that runs as a request arrives, before it waits: one visitor may hold only a fair share
+    of a demo's queue, and a demo only so many requests, so a flood on one demo spares every other."""
+
+    def admit(request: gr.Request, *payloads: Any) -> list[dict[str, Any]]:  # Gradio fills in positional Requests
+        try:
+            SHARES.admit(request.session_hash or "anonymous", queue)
+        except InputError as error:  # shown beside the first input; the API client raises it as ValidationError
+            return [gr.validate(False, _as_html(str(error)))] + [gr.validate(True, "")] * (len(payloads) - 1)
+        return [gr.validate(True, "")] * len(payloads)
+
+    return admit
+
+
+@cache
+def _example_photo_files() -> tuple[str, ...]:
+    """The bundled sample photos as files (clickable examples), written once per process into one folder."""
+    folder = EXAMPLES_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in example_photo_names():
         path = folder / f"{name.split()[0].lower()}.png"
-        example_photo(name).save(path)
+        if not path.exists():
+            partial_file = path.with_name(f".{uuid.uuid4().hex}.part.png")
+            example_photo(name).save(partial_file)
+            os.replace(partial_file, path)
         paths.append(str(path))
-    return paths
+    return tuple(paths)
 
 
-def _serve(endpoint: contract.Endpoint, api_name: str) -> None:
-    """Inputs, a Run button and outputs for one endpoint, served under ``api_name``."""
+def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:
+    """Inputs, a Run button and outputs for one endpoint, served under ``api_name`` in ``queue``."""
     with gr.Row():
         with gr.Column():
             inputs = [_component(field) for field in endpoint.inputs]
@@ -133,23 +166,28 @@ def _serve(endpoint: contract.Endpoint, api_name: str) -> None:
             outputs = [_output(output) for output in endpoint.outputs]
     if isinstance(endpoint.inputs[0], contract.ImageField):
         gr.Examples([[path] for path in _example_photo_files()], inputs=[inputs[0]])
-    run.click(partial(_call, endpoint), inputs, outputs, api_name=api_name)
+
+    def handler(request: gr.Request, *payloads: Any) -> tuple[Any, ...]:
+        return _call(endpoint, queue, request, *payloads)
+
+    run.click(handler, inputs, outputs, api_name=api_name, preprocess=False, validator=_admission(queue),
+              concurrency_id=queue, concurrency_limit=CONCURRENCY_PER_DEMO)
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks(title="Neural Gallery") as blocks:
+    with gr.Blocks(title="Neural Gallery", delete_cache=DELETE_CACHE) as blocks:
         gr.Markdown("# 🖼️ Neural Gallery\nLive machine-learning demos, each with its insides on show.")
         for demo in DEMOS:
             card, extra = demo.CARD, getattr(demo, "EXTRA_ENDPOINTS", ())
             with gr.Tab(f"{card.icon} {card.title}"):
                 gr.Markdown(card.pitch)
-                if extra:  # several endpoints: one inner tab each
+                if extra:  # several endpoints: one inner tab each, one queue for the demo's model
                     for endpoint in (demo.ENDPOINT, *extra):
                         with gr.Tab(endpoint.title):
-                            _serve(endpoint, card.slug + endpoint.api_suffix)
+                            _serve(endpoint, card.slug + endpoint.api_suffix, card.slug)
                 else:
-                    _serve(demo.ENDPOINT, card.slug)
-    return blocks.queue(default_concurrency_limit=2, max_size=32)
+                    _serve(demo.ENDPOINT, card.slug, card.slug)
+    return blocks.queue(max_size=None)  # bounded per demo and per visitor by core.serving instead
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ A demo module exposes:
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, NoReturn
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+MAX_FIELD_CHARS = 100_000  # core.validation.MAX_TEXT_CHARS (tests/test_contract.py keeps them equal)
 InputKind = Literal["image", "camera", "text", "document", "audio", "microphone", "video", "weights", "none"]
 
 
@@ -50,11 +52,23 @@ def read_card(module_path: Path) -> DemoCard:
 
 
 # Front-end-neutral fields for an endpoint's inputs and outputs.
+def _refuse(message: str) -> NoReturn:
+    from core.validation import InputError  # here: the gallery home reads cards without numpy and PIL
+
+    raise InputError(message)
+
+
+# Each field checks a value sent for it (``checked``): an API caller is not held by the widgets' ranges.
 @dataclass(frozen=True)
 class ImageField:
     name: str
     label: str
     optional: bool = False
+
+    def checked(self, value: Any) -> Any:
+        if value is None and not self.optional:
+            _refuse(f"{self.label}: add a picture first.")
+        return value
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,11 @@ class ChoiceField:
     label: str
     choices: tuple[str, ...]
     default: str
+
+    def checked(self, value: Any) -> str:
+        if value not in self.choices:
+            _refuse(f"{self.label}: {str(value)[:40]!r} is not one of {', '.join(self.choices)}.")
+        return value
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,13 @@ class NumberField:
     default: float
     step: float = 1
 
+    def checked(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            _refuse(f"{self.label}: expected a number from {self.minimum:g} to {self.maximum:g}.")
+        if not self.minimum <= value <= self.maximum:
+            _refuse(f"{self.label}: {value:g} is outside {self.minimum:g}-{self.maximum:g}.")
+        return value
+
 
 @dataclass(frozen=True)
 class TextField:
@@ -82,17 +108,32 @@ class TextField:
     default: str = ""
     lines: int = 1
 
+    def checked(self, value: Any) -> str:
+        value = "" if value is None else value
+        if not isinstance(value, str):
+            _refuse(f"{self.label}: expected text.")
+        if len(value) > MAX_FIELD_CHARS:
+            _refuse(f"{self.label}: the text is too long ({len(value):,} characters); "
+                    f"the limit is {MAX_FIELD_CHARS:,}.")
+        return value
+
 
 @dataclass(frozen=True)
 class AudioField:
     name: str
     label: str
 
+    def checked(self, value: Any) -> Any:  # a file path: the demo checks the file itself
+        return value
+
 
 @dataclass(frozen=True)
 class VideoField:
     name: str
     label: str
+
+    def checked(self, value: Any) -> Any:  # a file path: the demo checks the file itself
+        return value
 
 
 @dataclass(frozen=True)
@@ -102,6 +143,9 @@ class FileField:
     name: str
     label: str
     file_types: tuple[str, ...]  # extensions with the dot, e.g. (".safetensors",)
+
+    def checked(self, value: Any) -> Any:
+        return value
 
 
 @dataclass(frozen=True)
@@ -137,3 +181,7 @@ class Endpoint:
     outputs: tuple[Output, ...]
     title: str = ""  # names the endpoint's tab when a demo has several
     api_suffix: str = ""  # appended to the slug for the API name, e.g. "_video"
+
+    def run(self, **values: Any) -> tuple[Any, ...]:
+        """``fn`` on values each checked by its field first (``InputError`` for the first bad one)."""
+        return self.fn(**{field.name: field.checked(values.get(field.name)) for field in self.inputs})

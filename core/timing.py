@@ -20,3 +20,19 @@ def stopwatch() -> Iterator[Stopwatch]:
         yield watch
     finally:
         watch.seconds = time.perf_counter() - start
+
+
+class Deadline:
+    """A request's time limit, checked between units of work: ``deadline.check()`` raises ``InputError``
+    once ``seconds`` have passed, so one slow request ends with a message instead of holding a worker."""
+
+    def __init__(self, seconds: float, advice: str) -> None:
+        self.seconds, self.advice = seconds, advice
+        self._end = time.perf_counter() + seconds
+
+    def check(self) -> None:
+        if time.perf_counter() > self._end:
+            from core.validation import InputError  # here: core.validation imports numpy and PIL
+
+            raise InputError(f"This request took longer than the {self.seconds:.0f} s one request may run. "
+                             f"{self.advice}")

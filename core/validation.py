@@ -7,12 +7,13 @@ audio demo.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, BinaryIO, Union
+from typing import TYPE_CHECKING, BinaryIO, Iterator, Union
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 if TYPE_CHECKING:
     import torch
@@ -20,9 +21,19 @@ if TYPE_CHECKING:
 MB = 2**20
 MAX_IMAGE_BYTES = 20 * MB
 MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: larger headers are refused before any pixel is decoded
+MAX_IMAGE_EDGE = 30_000  # px, longer sides refused: PIL's row buffers grow with a side (a 40M x 1 sliver: 460 MB)
+MAX_IMAGE_SIDE = 4096  # longer side kept: every demo shrinks further, so more would only cost memory
 IMAGE_FORMATS = {"PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF"}  # MPO: phone JPEGs
 MAX_TEXT_CHARS = 100_000
 MAX_TEXT_BYTES = 2 * MB
+
+_TILE_PIXELS = 1_000_000  # converted at a time: each temporary copy stays a few MB
+# Grey with more than 8 bits a pixel; PIL itself decodes 16-bit RGB(A) files to 8-bit RGB(A).
+_WIDE_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
+_ORIENTATION = 0x0112  # the EXIF tag; the same turns as ImageOps.exif_transpose
+_EXIF_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+               8: Image.Transpose.ROTATE_90}
 
 DAMAGED_IMAGE = "This image is damaged or incomplete (truncated). Please upload it again."
 ImageSource = Union[bytes, str, Path, BinaryIO, Image.Image]
@@ -55,11 +66,18 @@ def _too_large(what: str, size: int, limit: int) -> str:
 
 
 def read_image(
-    source: ImageSource, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS
+    source: ImageSource, max_bytes: int = MAX_IMAGE_BYTES, max_pixels: int = MAX_IMAGE_PIXELS,
+    max_side: int = MAX_IMAGE_SIDE,
 ) -> Image.Image:
-    """Decode an uploaded image into an upright RGB picture, or raise ``InputError``."""
+    """Decode an uploaded image into an upright RGB picture, or raise ``InputError``.
+
+    A picture whose longer side exceeds ``max_side`` comes back shrunk to fit it (by a whole
+    factor, so to between half ``max_side`` and ``max_side``): every demo resizes to at most
+    ~2k px anyway, and shrinking while converting keeps a 40 MP upload's cost near its decoded
+    size (160 MB at most) instead of several full-size copies.
+    """
     if isinstance(source, Image.Image):
-        return _to_rgb(ImageOps.exif_transpose(source))
+        return _upright_rgb(source, max_side)
     data = _read_bytes(source, max_bytes, "image")
     try:
         with warnings.catch_warnings():
@@ -75,12 +93,16 @@ def read_image(
         raise InputError(f"{image.format} images are not supported. Use PNG, JPEG, WebP, BMP, GIF or TIFF.")
     if image.width * image.height > max_pixels:
         raise InputError(_too_many_pixels(image.size, max_pixels))
+    if max(image.size) > MAX_IMAGE_EDGE:
+        raise InputError(f"This image is too long and thin ({image.width}x{image.height}); "
+                         f"its sides may be at most {MAX_IMAGE_EDGE:,} pixels.")
     try:
         image.seek(0)  # animated GIF/WebP, multi-page TIFF: the first frame
+        _draft(image, max_side)
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError):
         raise InputError(DAMAGED_IMAGE) from None
-    return _to_rgb(ImageOps.exif_transpose(image))
+    return _upright_rgb(image, max_side)
 
 
 def _too_many_pixels(size: tuple[int, int] | None, max_pixels: int) -> str:
@@ -88,18 +110,72 @@ def _too_many_pixels(size: tuple[int, int] | None, max_pixels: int) -> str:
     return f"This image has too many pixels{shown}; the limit is {max_pixels / 1e6:.0f} megapixels."
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """Flatten transparency onto white and turn grey, palette, 16-bit and CMYK into RGB."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        pixels = np.asarray(image, dtype=np.float64)
-        low, high = float(pixels.min()), float(pixels.max())
-        scaled = (pixels - low) / (high - low or 1.0) * 255.0
-        image = Image.fromarray(scaled.astype(np.uint8))
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
+def _draft(image: Image.Image, max_side: int) -> None:
+    """Let a JPEG decode straight at 1/2, 1/4 or 1/8 scale, no smaller than ``_to_rgb`` would shrink it;
+    other formats ignore this."""
+    factor = math.ceil(max(image.size) / max_side)
+    if factor > 1:
+        image.draft(None, (math.ceil(image.width / factor), math.ceil(image.height / factor)))
+
+
+def _upright_rgb(image: Image.Image, max_side: int) -> Image.Image:
+    # The orientation is read first: shrinking makes a plain image, which has lost a TIFF's tags.
+    turn = _EXIF_TURNS.get(image.getexif().get(_ORIENTATION, 1))
+    rgb = _to_rgb(image, max_side)
+    return rgb.transpose(turn) if turn is not None else rgb
+
+
+def _to_rgb(image: Image.Image, max_side: int) -> Image.Image:
+    """Flatten transparency onto white, turn grey, palette, 16-bit and CMYK into RGB, and shrink
+    by a whole factor until the longer side is at most ``max_side``.
+
+    It goes a tile at a time, so the only full-size buffers are the decoded picture and the
+    result: converting a 40 MP RGBA picture whole made three more 160 MB copies.
+    """
+    factor = math.ceil(max(image.size) / max_side)
+    levels = _value_range(image) if image.mode in _WIDE_MODES else None
+    result = Image.new("RGB", (math.ceil(image.width / factor), math.ceil(image.height / factor)))
+    for (left, top), tile in _tiles(image, factor):
+        rgb = _tile_to_rgb(tile, levels)
+        result.paste(rgb.reduce(factor) if factor > 1 else rgb, (left // factor, top // factor))
+    return result
+
+
+def _tiles(image: Image.Image, factor: int = 1) -> Iterator[tuple[tuple[int, int], Image.Image]]:
+    """(corner, copy) of tiles of about ``_TILE_PIXELS``, their sides multiples of ``factor`` so that
+    box-reducing tile by tile equals reducing the whole (tiles, not bands: a picture may be 1 px high)."""
+    side = factor * max(1, math.isqrt(_TILE_PIXELS) // factor)
+    for top in range(0, image.height, side):
+        for left in range(0, image.width, side):
+            yield (left, top), image.crop((left, top, min(left + side, image.width), min(top + side, image.height)))
+
+
+def _value_range(image: Image.Image) -> tuple[float, float]:
+    """Lowest and highest finite value of a 16-bit, 32-bit or float picture."""
+    low, high = math.inf, -math.inf
+    for _, tile in _tiles(image):
+        values = np.asarray(tile, dtype=np.float32)
+        finite = values[np.isfinite(values)]  # float TIFFs may hold NaN or infinity
+        if finite.size:
+            low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+    return (low, high) if low <= high else (0.0, 0.0)
+
+
+def _tile_to_rgb(tile: Image.Image, levels: tuple[float, float] | None) -> Image.Image:
+    if levels is not None:
+        tile = _stretched_to_8_bit(tile, *levels)
+    if tile.mode in ("RGBA", "LA", "PA") or (tile.mode == "P" and "transparency" in tile.info):
+        rgba = tile.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    return image.convert("RGB")
+        tile = Image.alpha_composite(background, rgba)
+    return tile.convert("RGB")
+
+
+def _stretched_to_8_bit(tile: Image.Image, low: float, high: float) -> Image.Image:
+    """Grey levels ``low``..``high`` (the picture's own range) mapped onto 0..255, in float32."""
+    scaled = (np.asarray(tile, dtype=np.float32) - low) * np.float32(255.0 / (high - low or 1.0))
+    np.nan_to_num(scaled, copy=False)
+    return Image.fromarray(np.clip(scaled + 0.5, 0, 255).astype(np.uint8))
 
 
 def read_text(

@@ -3,6 +3,11 @@
 ffmpeg comes from ``imageio-ffmpeg`` (a static binary inside a PyPI wheel), so no system
 package is needed. A clip is decoded frame by frame, never held whole in memory, and
 frames are scaled inside ffmpeg to the size the demo asks for.
+
+ffmpeg reads far more than videos: a playlist (.m3u8) or concat script uploaded as a "video"
+makes it open the files or URLs the script names. So ffmpeg only ever sees a copy of the
+upload under a fixed name, may use only the file protocol, and gets the demuxer chosen from
+the file's first bytes (MP4/MOV or Matroska/WebM), so it never guesses another reader.
 """
 from __future__ import annotations
 
@@ -21,6 +26,11 @@ from core.validation import MB, InputError
 VIDEO_TYPES = ["mp4", "webm", "mov"]
 MAX_VIDEO_BYTES = 50 * MB
 MAX_VIDEO_SECONDS = 30.0
+UPLOAD_NAME = "upload.bin"  # not the visitor's name: an extension would steer ffmpeg's choice of reader
+NOT_A_VIDEO = "This file is not a video we can read (or it has no picture track). Use MP4, WebM or MOV."
+_MOV_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide"}  # an MP4/MOV file opens with one of these
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # a Matroska/WebM file's first bytes
+_COPY_CHUNK = MB
 VideoSource = bytes | str | Path | BinaryIO
 
 # imageio-ffmpeg warns whenever frames are scaled on purpose
@@ -30,6 +40,7 @@ logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
 @dataclass(frozen=True)
 class VideoInfo:
     path: Path
+    demuxer: str  # ffmpeg's reader for the container, from the file's first bytes
     width: int  # of the frames as decoded (after the rotation the phone recorded)
     height: int
     fps: float
@@ -47,8 +58,8 @@ def opened_video(
 ) -> Iterator[VideoInfo]:
     """Check an uploaded clip (size, decodable, has a video stream, length) and describe it.
 
-    Uploads given as bytes or a file object are written to a temporary file for ffmpeg,
-    and that file is deleted when the ``with`` block ends.
+    Every upload, a path included, is copied to a temporary file for ffmpeg, deleted when
+    the ``with`` block ends.
     """
     with tempfile.TemporaryDirectory(prefix="gallery_video_") as folder:
         path = _as_file(source, max_bytes, Path(folder))
@@ -60,35 +71,64 @@ def opened_video(
 
 
 def _as_file(source: VideoSource, max_bytes: int, folder: Path) -> Path:
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        size = path.stat().st_size
-        data = None
+    """A size-checked copy of the upload, ``folder/UPLOAD_NAME``."""
+    copy = folder / UPLOAD_NAME
+    if isinstance(source, bytes):
+        _check_size(len(source), max_bytes)
+        copy.write_bytes(source)
+    elif isinstance(source, (str, Path)):
+        _check_size(Path(source).stat().st_size, max_bytes)  # the true size, before copying anything
+        with open(source, "rb") as file:
+            _check_size(_copy_at_most(file, copy, max_bytes + 1), max_bytes)  # it may have grown since
     else:
-        data = source if isinstance(source, bytes) else source.read(max_bytes + 1)
-        size = len(data)
+        _check_size(_copy_at_most(source, copy, max_bytes + 1), max_bytes)
+    return copy
+
+
+def _copy_at_most(file: BinaryIO, target: Path, limit: int) -> int:
+    """Copy up to ``limit`` bytes of ``file`` to ``target``; return how many were copied."""
+    copied = 0
+    with target.open("wb") as out:
+        while copied < limit and (chunk := file.read(min(_COPY_CHUNK, limit - copied))):
+            out.write(chunk)
+            copied += len(chunk)
+    return copied
+
+
+def _check_size(size: int, max_bytes: int) -> None:
     if size == 0:
         raise InputError("The video is empty (0 bytes). Please choose another file.")
     if size > max_bytes:
         raise InputError(f"The video is too large ({size / MB:.0f} MB); the limit is {max_bytes / MB:.0f} MB.")
-    if data is None:
-        return path
-    path = folder / "upload"
-    path.write_bytes(data)
-    return path
+
+
+def _demuxer(path: Path) -> str:
+    """ffmpeg's demuxer for the container the file's first bytes show; anything else is refused."""
+    with path.open("rb") as file:
+        head = file.read(8)
+    if head[:4] == _EBML_MAGIC:
+        return "matroska"  # WebM too
+    if head[4:8] in _MOV_BOXES:
+        return "mov"  # MP4, MOV, M4V, 3GP
+    raise InputError(NOT_A_VIDEO)
+
+
+def _input_params(demuxer: str) -> list[str]:
+    """ffmpeg options before ``-i``: this demuxer, and no protocol but local files."""
+    return ["-protocol_whitelist", "file", "-f", demuxer]
 
 
 def _probe(path: Path) -> VideoInfo:
-    frames = imageio_ffmpeg.read_frames(str(path))
+    demuxer = _demuxer(path)
+    frames = imageio_ffmpeg.read_frames(str(path), input_params=_input_params(demuxer))
     try:
         meta = next(frames)
     except OSError:
-        raise InputError("This file is not a video we can read (or it has no picture track). "
-                         "Use MP4, WebM or MOV.") from None
+        raise InputError(NOT_A_VIDEO) from None
     finally:
         frames.close()
     width, height = meta["size"]
-    return VideoInfo(path, width, height, float(meta["fps"] or 0.0), float(meta["duration"] or 0.0))
+    return VideoInfo(path, demuxer, width, height, float(meta["fps"] or 0.0), float(meta["duration"] or 0.0))
 
 
 def fitted_size(width: int, height: int, longer_side: int) -> tuple[int, int]:
@@ -100,8 +140,8 @@ def fitted_size(width: int, height: int, longer_side: int) -> tuple[int, int]:
 def read_frames(info: VideoInfo, size: tuple[int, int], max_seconds: float = MAX_VIDEO_SECONDS) -> Iterator[np.ndarray]:
     """The clip's frames as RGB uint8 arrays of ``size`` (width, height); at most ``max_seconds`` of them."""
     width, height = size
-    frames = imageio_ffmpeg.read_frames(str(info.path), output_params=["-vf", f"scale={width}:{height}",
-                                                                       "-t", f"{max_seconds:g}"])
+    frames = imageio_ffmpeg.read_frames(str(info.path), input_params=_input_params(info.demuxer),
+                                        output_params=["-vf", f"scale={width}:{height}", "-t", f"{max_seconds:g}"])
     try:
         next(frames)  # the metadata, already known
         count = 0

@@ -60,6 +60,7 @@ CARD = DemoCard(
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "atari"
 GAMES = {"pong": "Pong", "breakout": "Breakout"}  # our name -> the ALE environment's name
+DEFAULT_GAME = "pong"
 AGENTS = {"policy": "PPO agent", "random": "Random agent"}
 FRAME_SKIP, FRAME_SIZE, STACK, NOOP_MAX = 4, 84, 4, 30  # as in training (ale-py's AtariVectorEnv defaults)
 OBSERVATION_SHAPE = (STACK, FRAME_SIZE, FRAME_SIZE)  # uint8: the 4 latest grey frames, oldest first
@@ -229,7 +230,7 @@ def checked_steps(steps: object) -> int:
 
 # --- load -------------------------------------------------------------------------------
 
-def load(game: str) -> Policy:
+def load(game: str = DEFAULT_GAME) -> Policy:
     """The trained actor-critic for ``game``, loaded once per process."""
     game = checked_game(game)
     if not policy_file(game).exists():

@@ -32,7 +32,7 @@ from PIL import Image, ImageOps
 from core.contract import ChoiceField, DemoCard, Endpoint, ImageOutput, JsonOutput, NumberField
 from core.device import choose_device
 from core.models import MODELS
-from core.timing import stopwatch
+from core.timing import Deadline, stopwatch
 from core.validation import InputError
 
 if TYPE_CHECKING:  # torch is imported when a model is first needed, not with the gallery
@@ -65,6 +65,10 @@ DEFAULT_STEPS = 25
 DEFAULT_GUIDANCE = 2.0
 MAX_GUIDANCE = 8.0
 MAX_INTERPOLATION_FRAMES = 16
+# one request's denoising work in network evaluations (images x steps, x2 with guidance): about 15 s on
+# two CPU cores; the defaults (16 images, 25 steps, guidance 2) are 800
+MAX_DENOISING_WORK = 8000
+TIME_LIMIT = 60.0  # seconds of sampling per request
 GIF_FRAMES = 40  # the denoising animation keeps at most this many steps
 STRIP_FRAMES = 8  # ... and the trajectory strip this many
 ProgressCallback = Callable[[int, int], None]  # (steps done, steps in all)
@@ -357,7 +361,9 @@ def sample(pipeline, labels: torch.Tensor, seed: int, steps: int, scheduler: str
         labels = labels.to(unet.device)
         kept_steps = set(np.linspace(0, steps - 1, min(GIF_FRAMES, steps)).round().astype(int).tolist())
         frames = []
+        deadline = Deadline(TIME_LIMIT, "Use fewer steps or images, or try again when the server is less busy.")
         for index, timestep in enumerate(sampler.timesteps):
+            deadline.check()
             if known is not None:
                 noised_known = sampler.add_noise(known.image, torch.randn(noise_shape, generator=generator), timestep)
                 images = torch.where(known.mask.to(unet.device), noised_known.to(unet.device), images)
@@ -385,6 +391,16 @@ def _diffusion_settings(steps: float, scheduler: str, guidance: float, notes: li
     return {"steps": steps, "sampler": scheduler, "guidance": float(guidance)}
 
 
+def checked_work(count: int, settings: dict) -> None:
+    """Refuse a request whose denoising would take too long, before any of it runs."""
+    evaluations = count * settings["steps"] * (2 if settings["guidance"] > 1 else 1)
+    if evaluations > MAX_DENOISING_WORK:
+        raise InputError(f"{count} image(s) x {settings['steps']} steps"
+                         f"{' x 2 (guidance)' if settings['guidance'] > 1 else ''} = {evaluations:,} network "
+                         f"evaluations is more than one request may ask ({MAX_DENOISING_WORK:,}). Use fewer steps "
+                         "(DDIM looks good from 25) or fewer images.")
+
+
 def generate_diffusion(class_name: str, seed: int, count: int = MAX_IMAGES, steps: int = DEFAULT_STEPS,
                        scheduler: str = "DDIM", guidance: float = DEFAULT_GUIDANCE,
                        on_step: ProgressCallback | None = None) -> Generation:
@@ -396,6 +412,7 @@ def generate_diffusion(class_name: str, seed: int, count: int = MAX_IMAGES, step
     seed = clamp(seed, 0, MAX_SEED, "Seed", notes)
     count = clamp(count, 1, MAX_IMAGES, "Number of images", notes)
     settings = _diffusion_settings(steps, scheduler, guidance, notes)
+    checked_work(count, settings)
     models = load()
     with stopwatch() as watch:
         result = sample(models.diffusion, torch.full((count,), label), seed, settings["steps"],

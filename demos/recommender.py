@@ -53,6 +53,7 @@ CARD = DemoCard(
 LIKE_THRESHOLD = 4.0  # stars: a rating at or above this is a "like"
 OBSCURE_FANS = 3  # a movie liked by fewer people than this says little about a taste
 MAX_PICKS = 200
+MAX_TITLE_CHARS = 200  # the longest MovieLens title, with its year, is 158
 TITLE_LIST_TYPES = ["txt", "csv"]
 PROBLEMS_SHOWN = 10  # unknown titles named (and spell-checked) at once; a long list's others are counted
 TITLE_COLUMNS = ("title", "name", "movie")  # IMDb's ratings export says Title, Letterboxd's Name
@@ -281,7 +282,15 @@ def _normalise(title: str) -> str:
 
 def resolve_titles(catalogue: Catalogue, names: Sequence[str]) -> list[int]:
     """Movie indices for typed titles ("Toy Story", "Alice in Wonderland (1951)"), or an
-    ``InputError`` naming every title that is unknown or matches several movies."""
+    ``InputError`` naming every title that is unknown or matches several movies. Counted and
+    measured first: matching an unknown title costs a search of the whole catalogue."""
+    if len(names) > MAX_PICKS:
+        raise InputError(f"Type at most {MAX_PICKS} titles (you typed {len(names):,}): a handful of favourites "
+                         "says more about your taste than a long list.")
+    too_long = next((name for name in names if len(name) > MAX_TITLE_CHARS), None)
+    if too_long is not None:
+        raise InputError(f"A title is {len(too_long):,} characters long; titles have at most {MAX_TITLE_CHARS}. "
+                         "Put one title per line, or separate them with ';'.")
     found, problems = _resolve(catalogue, names)
     if problems:
         raise InputError(problems)

@@ -615,7 +615,7 @@ def _endpoint(text: str, language: str, length: str, count: float, ratio: float,
 ENDPOINT = Endpoint(
     fn=_endpoint,
     inputs=(
-        TextField("text", "Article (Russian or English)", lines=12),
+        TextField("text", "Article (Russian or English)", next(iter(example_articles().values())), lines=12),
         ChoiceField("language", "Language", ("auto", *LANGUAGES), "auto"),
         ChoiceField("length", "Length", LENGTH_MODES, "sentences"),
         NumberField("count", "Sentences to keep (length = sentences)", 1, 20, 3),

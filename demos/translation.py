@@ -501,7 +501,7 @@ def _endpoint(text: str, direction: str, beams: float, alternatives: float, mode
 ENDPOINT = Endpoint(
     fn=_endpoint,
     inputs=(
-        TextField("text", "Text (Russian or English)", lines=6),
+        TextField("text", "Text (Russian or English)", example_sentences()["en"][0], lines=6),
         ChoiceField("direction", "Direction", ("auto", *DIRECTIONS), "auto"),
         NumberField("beams", "Beam size", 1, MAX_BEAMS, 4),
         NumberField("alternatives", "Alternatives per sentence (n-best)", 1, MAX_BEAMS, 1),

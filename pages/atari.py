@@ -57,7 +57,7 @@ def chosen_policy(game: str) -> demo.Policy | None:
                 f"(up to {demo.MAX_POLICY_BYTES // demo.MB} MB). Only you see it.")
         return None
     policy = demo.uploaded_policy(game, upload.name, upload.getvalue())
-    st.success(f"Your upload {upload.name} fits the {demo.GAMES[game]} agent: press Play to watch it.")
+    st.success(f"Your upload {kit.plain(upload.name)} fits the {demo.GAMES[game]} agent: press Play to watch it.")
     return policy
 
 
@@ -86,12 +86,12 @@ def chosen_episodes(game: str) -> tuple[demo.Episode, demo.Episode] | None:
 
 
 def replay_column(episode: demo.Episode) -> None:
-    st.markdown(f"**{episode.player}**")
+    st.markdown(f"**{kit.plain(episode.player)}**")
     st.video(episode.video, format="video/mp4")
     kit.key_numbers({"Score": f"{episode.score:+g}", "Decisions": f"{episode.decisions:,}",
                      "Game time": f"{episode.decisions / demo.VIDEO_FPS:.0f} s"})
     if episode.note:
-        st.warning(episode.note, icon="⏱️")
+        st.warning(kit.plain(episode.note), icon="⏱️")
     st.caption(f"Played at {episode.decisions_per_second:.0f} decisions/s on **{episode.device.upper()}** "
                f"in {episode.seconds:.1f} s (seed {episode.seed}).")
     st.download_button("Download replay (MP4)", episode.video, file_name=f"{episode.game}_{episode.agent}_"
@@ -101,7 +101,7 @@ def replay_column(episode: demo.Episode) -> None:
 
 def inspect_moment(episode: demo.Episode) -> None:
     st.subheader("The agent's mind over time")
-    st.caption(f"{episode.player}, seed {episode.seed}.")
+    st.caption(f"{kit.plain(episode.player)}, seed {episode.seed}.")
     step = 0 if episode.decisions == 1 else st.slider(
         "Decision to inspect (15 per second of play)", 0, episode.decisions - 1, min(episode.decisions - 1, 150),
         key="atari_step")

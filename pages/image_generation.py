@@ -32,7 +32,7 @@ def progress_bar():
 
 def show_notes(generation: demo.Generation) -> None:
     for note in generation.notes:
-        st.info(note, icon="ℹ️")
+        kit.notice(note)
 
 
 def show_trajectory(generation: demo.Generation, file_stem: str) -> None:

@@ -54,7 +54,7 @@ with kit.user_errors():
 
 result = results["als"]
 for note in list_notices + result.notes:
-    st.info(note, icon="ℹ️")
+    kit.notice(note)
 for column, (method, shown) in zip(st.columns(len(results)), results.items()):
     with column:
         st.subheader(demo.METHOD_NAMES[method] if shown.method == method else
@@ -88,7 +88,7 @@ with alike:
     try:
         similar, similarities = demo.similar_movies(recommender, seed)
     except InputError as error:  # a movie nobody liked: explain here, keep the rest of the page
-        st.info(str(error), icon="ℹ️")
+        kit.notice(str(error))
     else:
         st.dataframe([{"movie": demo.describe(catalogue, m), "cosine similarity": round(s, 3)}
                       for m, s in zip(similar, similarities)], hide_index=True, width="stretch")

@@ -42,7 +42,7 @@ with kit.user_errors(), st.spinner("Reading…" if extractive else "Loading the 
                              ratio=ratio, lead_weight=lead_weight, diversity=diversity, model=method)
 
 for notice in summary.notices:
-    st.info(notice, icon="ℹ️")
+    kit.notice(notice)
 st.subheader("Summary")
 st.code(summary.text, language=None, wrap_lines=True)  # the code box has a copy button
 kit.ran_on(summary.device, summary.seconds)

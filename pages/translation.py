@@ -79,7 +79,7 @@ with target_column, kit.user_errors(), st.spinner("Translating…"):
     kit.ran_on(translation.device, translation.seconds)
     kit.download_text(translation.text, "translation.txt")
 for notice in document_notices() + translation.notices:
-    st.info(notice, icon="ℹ️")
+    kit.notice(notice)
 st.pills("Examples: click one to translate it", EXAMPLES["en"] + EXAMPLES["ru"], key=EXAMPLE_KEY,
          on_change=use_example)
 
@@ -103,9 +103,9 @@ figure_column, tokens_column = st.columns([3, 2], gap="large")
 figure_column.pyplot(insides["figure"], width="stretch")
 with tokens_column:
     st.markdown("**Subword tokens the encoder read**")
-    st.markdown(" ".join(f"`{t}`" for t in insides["source_tokens"]))
+    st.markdown(kit.code_words(insides["source_tokens"]))
     st.markdown("**Subword tokens the decoder wrote**")
-    st.markdown(" ".join(f"`{t}`" for t in insides["target_tokens"]))
+    st.markdown(kit.code_words(insides["target_tokens"]))
     st.caption("Each row of the heatmap is one output token; its cells show how much each source token "
                "weighed while the decoder chose it. `▁` (· in the heatmap) marks the start of a word.")
 

@@ -40,6 +40,22 @@ def bad_images() -> dict[str, tuple[str, bytes]]:
         "wrong extension": ("notes.png", b"these are my shopping notes, not a picture\n" * 20),
         "oversized pixels": ("huge.png", _png(Image.new("1", (9000, 9000)))),  # 81 MP, ~10 KB
         "decompression bomb": ("bomb.png", _png(Image.new("1", (20_000, 20_000)))),
+        "16-bit oversized pixels": ("scan.png", _png(Image.new("I;16", (7000, 6000)))),  # 42 MP, ~80 KB
+        "long sliver": ("sliver.png", _png(Image.new("1", (40_000, 1)))),  # few pixels, but a side over 30,000
+    }
+
+
+def bad_videos() -> dict[str, tuple[str, bytes]]:
+    """name -> (file name as uploaded, bytes). The scripts name clip.mp4: put a real clip beside them
+    to check that ffmpeg does not follow them."""
+    return {
+        "zero-byte": ("empty.mp4", b""),
+        "text renamed .mp4": ("holiday.mp4", b"this is not really a video\n" * 100),
+        "picture renamed .mp4": ("photo.mp4", _png(Image.new("RGB", (64, 48), "orange"))),
+        "MP4 header only": ("cut.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"),
+        "HLS playlist": ("clip.m3u8", b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:1.0,\nclip.mp4\n#EXT-X-ENDLIST\n"),
+        "playlist renamed .mp4": ("movie.mp4", b"#EXTM3U\n#EXTINF:1.0,\nclip.mp4\n"),
+        "concat script": ("clip.ffconcat", b"ffconcat version 1.0\nfile clip.mp4\n"),
     }
 
 
@@ -59,6 +75,14 @@ def bad_texts() -> dict[str, str]:
         "only spaces": "   \n\t  ",
         "huge": "This sentence repeats until the text is far too long. " * 100_000,  # 5.5 MB
     }
+
+
+def bad_documents() -> dict[str, tuple[str, bytes, str]]:
+    """Hostile .docx and .pdf uploads (zip bombs, XML entities, locked or endless PDFs), each under
+    200 KB: name -> (file name as uploaded, bytes, a fragment of the message the visitor must see)."""
+    from test_hostile_documents import hostile_documents  # their builders live beside their tests
+
+    return hostile_documents()
 
 
 def write(tmp: Path, name: str, data: bytes) -> Path:

@@ -27,23 +27,70 @@ def gallery():
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT)
 
 
+def as_shown(markdown: str) -> str:
+    """Markdown as the visitor reads it, for visitor strings the pages escape (``ui.streamlit_kit.plain``)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def image_captions(app) -> list[str]:
     """Captions of every image an AppTest run shows."""
     return [caption for element in app.get("image") for caption in element.captions]
 
 
 @pytest.fixture(scope="session")
-def gradio_client():
-    """A gradio_client.Client talking to the real Gradio app, launched once for the session."""
-    from gradio_client import Client
-
+def gradio_url():
+    """The real Gradio app, launched in this process once for the session."""
     import gradio_app
 
     app = gradio_app.build()
     _, url, _ = app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True,
                            max_file_size=gradio_app.MAX_UPLOAD)
-    yield Client(url, verbose=False)
+    yield url.rstrip("/")
     app.close()
+
+
+@pytest.fixture(scope="session")
+def gradio_client(gradio_url):
+    """A gradio_client.Client talking to the real Gradio app."""
+    from gradio_client import Client
+
+    return Client(gradio_url, verbose=False)
+
+
+@pytest.fixture(scope="session")
+def gradio_space_url(tmp_path_factory):
+    """The folder scripts/make_gradio_space.py lays out, run from a temporary directory as a Space runs it
+    (``python gradio_app.py``, the port from the environment), once for the session."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    space = tmp_path_factory.mktemp("space") / "neural-gallery"
+    subprocess.run([sys.executable, "scripts/make_gradio_space.py", str(space)], cwd=ROOT, check=True,
+                   capture_output=True)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = (space.parent / "server.log").open("wb")
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_TEMP_DIR": str(space.parent / "gradio-cache"), "PYTHONPATH": ""}
+    server = subprocess.Popen([sys.executable, "gradio_app.py"], cwd=space, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"the Space did not start: {(space.parent / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
 
 
 @pytest.fixture(scope="session")

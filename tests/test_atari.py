@@ -17,6 +17,7 @@ from gradio_client import handle_file
 from PIL import Image
 from safetensors.torch import load, save
 
+from conftest import as_shown
 from core.validation import InputError
 from core.video import opened_video, read_frames
 from demos import atari
@@ -277,12 +278,12 @@ def test_page_replays_an_uploaded_policy_and_says_whose_it_is(gallery):
     app = fresh_upload_page(gallery)
     assert not app.exception and play_button(app).disabled and "Watch your own agent" in app.info[0].value
     app.file_uploader[0].upload(UPLOAD_NAME, shipped_bytes()).run()
-    assert f"Your upload {UPLOAD_NAME} fits the Pong agent" in app.success[0].value
+    assert f"Your upload {UPLOAD_NAME} fits the Pong agent" in as_shown(app.success[0].value)
     app.slider[0].set_value(100)
     play_button(app).click().run()
     assert not app.exception
-    assert f"PPO agent: your upload {UPLOAD_NAME}" in [markdown.value.strip("*") for markdown in app.markdown]
-    assert any(caption.value == f"PPO agent: your upload {UPLOAD_NAME}, seed 1." for caption in app.caption)
+    assert f"PPO agent: your upload {UPLOAD_NAME}" in [as_shown(markdown.value).strip("*") for markdown in app.markdown]
+    assert any(as_shown(caption.value) == f"PPO agent: your upload {UPLOAD_NAME}, seed 1." for caption in app.caption)
     assert app.slider[-1].max == 99 and len(app.get("video")) == 2
 
 

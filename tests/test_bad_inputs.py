@@ -5,17 +5,14 @@ from __future__ import annotations
 import pytest
 from gradio_client import handle_file
 
-from bad_input_corpus import GENERIC_FAILURE, bad_audio, bad_images, bad_texts, write
+from bad_input_corpus import GENERIC_FAILURE, bad_audio, bad_images, bad_texts, bad_videos, write
 from core import contract
 from core.audio import read_audio
 from core.validation import InputError, read_image, read_text
 from demos import DEMOS
+from endpoint_samples import endpoints
 
-FILE_CORPUS = {contract.ImageField: bad_images(), contract.AudioField: bad_audio()}
-
-
-def _first_input(demo) -> contract.Field:
-    return demo.ENDPOINT.inputs[0]
+FILE_CORPUS = {contract.ImageField: bad_images(), contract.AudioField: bad_audio(), contract.VideoField: bad_videos()}
 
 
 def _default(field: contract.Field):
@@ -23,11 +20,11 @@ def _default(field: contract.Field):
 
 
 def _cases():
-    for demo in DEMOS:
-        field = _first_input(demo)
+    for api_name, endpoint in endpoints():
+        field = endpoint.inputs[0]
         corpus = FILE_CORPUS.get(type(field)) or (bad_texts() if isinstance(field, contract.TextField) else {})
         for name in corpus:
-            yield pytest.param(demo, name, id=f"{demo.CARD.slug}-{name}")
+            yield pytest.param(api_name, endpoint, name, id=f"{api_name}-{name}")
 
 
 CASES = list(_cases())
@@ -51,17 +48,17 @@ def test_core_refuses_every_bad_text(name, text):
         read_text(text)
 
 
-@pytest.mark.parametrize("demo, name", CASES)
-def test_gradio_answers_bad_input_with_a_clear_message(gradio_client, tmp_path, demo, name):
-    field = _first_input(demo)
+@pytest.mark.parametrize("api_name, endpoint, name", CASES)
+def test_gradio_answers_bad_input_with_a_clear_message(gradio_client, tmp_path, api_name, endpoint, name):
+    field = endpoint.inputs[0]
     if isinstance(field, contract.TextField):
         first = bad_texts()[name]
     else:
         file_name, data = FILE_CORPUS[type(field)][name]
         first = handle_file(str(write(tmp_path, file_name, data)))
-    rest = [_default(other) for other in demo.ENDPOINT.inputs[1:]]
+    rest = [_default(other) for other in endpoint.inputs[1:]]
     try:
-        answer = gradio_client.predict(first, *rest, api_name=f"/{demo.CARD.slug}")
+        answer = gradio_client.predict(first, *rest, api_name=f"/{api_name}")
     except Exception as error:  # refused: the visitor must read why
         assert str(error) and not any(generic in str(error) for generic in GENERIC_FAILURE), str(error)
     else:  # answered: only an explained answer will do (the recommender's "no picks" gives popular films)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
@@ -23,6 +24,24 @@ log = logging.getLogger("neural_gallery")
 
 
 GALLERY_NAVIGATION = "gallery_navigation"  # set by app.py before it routes to a page
+
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^])")
+
+
+def plain(text: str) -> str:
+    """``text`` shown as itself wherever Streamlit renders Markdown: visitor strings (file names, titles,
+    texts quoted in messages) could otherwise carry links, images fetched from anywhere, or colour tags."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def code_words(words: list[str]) -> str:
+    """Markdown showing each word as code; a backtick inside one would end its code span early."""
+    return " ".join(f"`{word.replace('`', 'ˋ')}`" for word in words)
+
+
+def notice(text: str, icon: str = "ℹ️") -> None:
+    st.info(plain(text), icon=icon)
 
 
 def page_header(card: DemoCard) -> None:
@@ -47,18 +66,23 @@ def _route_through_gallery() -> None:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Show bad input as a message and stop the page; log anything unexpected, show no traceback."""
+def user_errors(stop: bool = True) -> Iterator[None]:
+    """Show bad input as a message; log anything unexpected with its traceback and show one line.
+
+    ``stop``: end the page's run there (results below would be stale); otherwise the ``with`` block is
+    left and the page goes on (an upload that could not be read: the rest of the page still works)."""
     try:
         yield
     except InputError as error:
-        st.error(str(error), icon="⚠️")
-        st.stop()
+        st.error(plain(str(error)), icon="⚠️")
+        if stop:
+            st.stop()
     except Exception:
         log.exception("demo failed")
         st.error("Something went wrong on our side while running the model. Please try again "
                  "or use another input.", icon="🛠️")
-        st.stop()
+        if stop:
+            st.stop()
 
 
 def image_input(key: str, label: str = "Your photo",
@@ -80,11 +104,9 @@ def image_input(key: str, label: str = "Your photo",
     if upload is None:
         st.info(f"{'Upload' if source == 'Upload' else 'Take'} a picture to start (PNG, JPEG, WebP, BMP, GIF, TIFF).")
         return None
-    try:
+    with user_errors(stop=False):
         return read_image(upload.getvalue())
-    except InputError as error:
-        st.error(str(error), icon="⚠️")
-        return None
+    return None
 
 
 def ran_on(device: str, seconds: float) -> None:
@@ -174,11 +196,9 @@ def document_input(key: str, examples: Mapping[str, str], label: str = "Your tex
         if upload is None:
             st.info(f"Upload a document to start ({DOCUMENT_FILES}).")
             return None
-        try:
+        with user_errors(stop=False):
             return read_document(upload.name, upload.getvalue())
-        except InputError as error:
-            st.error(str(error), icon="⚠️")
-            return None
+        return None
     name = st.selectbox(f"{label}: example", list(examples), key=f"{key}_example")
     with st.container(height=300, border=True):
         st.write(examples[name])

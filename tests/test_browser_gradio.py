@@ -1,0 +1,89 @@
+"""A person in a real browser uses every tab of the Gradio app, and of the Space folder: gives an input
+(an example click or an upload), presses Run and sees the result."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core import contract
+from demos import DEMOS
+from endpoint_samples import QUICK, sample_file
+
+pytestmark = pytest.mark.usefixtures("failure_screenshot")
+RESULT_TIMEOUT_MS = 120_000
+TABS = [(demo, endpoint) for demo in DEMOS for endpoint in (demo.ENDPOINT, *getattr(demo, "EXTRA_ENDPOINTS", ()))]
+TAB_IDS = [demo.CARD.slug + endpoint.api_suffix for demo, endpoint in TABS]
+
+
+@pytest.fixture(params=["app", "space"])
+def server_url(request):
+    return request.getfixturevalue("gradio_url" if request.param == "app" else "gradio_space_url")
+
+
+def open_tab(page, demo, endpoint):
+    page.get_by_role("tab", name=f"{demo.CARD.icon} {demo.CARD.title}").click()
+    if endpoint.title and getattr(demo, "EXTRA_ENDPOINTS", ()):
+        page.get_by_role("tab", name=endpoint.title, exact=True).click()
+    return page.get_by_role("tabpanel").filter(visible=True).last
+
+
+def give_inputs(panel, endpoint, folder) -> None:
+    for index, field in enumerate(endpoint.inputs):
+        if isinstance(field, contract.ImageField) and not field.optional:
+            panel.get_by_text("Examples").locator("xpath=..").locator("img").first.click()  # a sample photo
+            panel.locator("[data-testid=image] img").first.wait_for()  # in the input box
+        elif isinstance(field, (contract.AudioField, contract.VideoField)):
+            panel.locator("input[type=file]").first.set_input_files(str(sample_file(field, folder)))
+            panel.locator("audio, video").first.wait_for(state="attached")  # the upload is in
+        elif isinstance(field, contract.NumberField) and field.name in QUICK:
+            number = panel.get_by_role("spinbutton").nth(_number_index(endpoint, index))
+            number.fill(str(QUICK[field.name]))
+            number.press("Enter")
+
+
+def _number_index(endpoint, index: int) -> int:
+    return sum(isinstance(field, contract.NumberField) for field in endpoint.inputs[:index])
+
+
+def result_shown(panel, output):
+    """A locator for a picture or clip output once it shows a result."""
+    if isinstance(output, contract.ImageOutput):
+        return panel.locator("img[src*='result.png']")
+    if isinstance(output, contract.VideoOutput):
+        return panel.locator("video[src*='annotated.mp4']")
+    raise ValueError(f"{output} has no picture to wait for")
+
+
+def expect_result(page, panel, output) -> None:
+    """The result appears; an error toast instead fails the test with its message."""
+    if isinstance(output, contract.TextOutput):
+        box = panel.get_by_label(output.label, exact=True)
+        page.wait_for_function("([box]) => box.value.trim().length > 0 || document.querySelector('.toast-body')",
+                               arg=[box.element_handle()], timeout=RESULT_TIMEOUT_MS)
+    else:
+        result_shown(panel, output).or_(page.locator(".toast-body")).first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    toasts = page.locator(".toast-body")
+    assert not toasts.count(), toasts.first.inner_text()
+
+
+@pytest.mark.parametrize("demo, endpoint", TABS, ids=TAB_IDS)
+def test_every_tab_runs_in_a_browser(page, server_url, tmp_path, demo, endpoint):
+    page.set_viewport_size({"width": 2400, "height": 1200})  # every demo's tab in one row, none in the overflow menu
+    page.goto(server_url)
+    panel = open_tab(page, demo, endpoint)
+    give_inputs(panel, endpoint, tmp_path)
+    panel.get_by_role("button", name="Run", exact=True).click()
+    expect_result(page, panel, endpoint.outputs[0])
+    assert not page.get_by_text(re.compile("Something went wrong|Error")).filter(visible=True).count()
+
+
+def test_every_picture_box_loads_its_front_end(page, gradio_url):
+    """Boxes for pictures and clips are Gradio's own: none waits for a custom component's missing files."""
+    failed = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.goto(gradio_url)
+    page.locator("input[type=file]").first.wait_for(state="attached")
+    page.wait_for_timeout(1500)
+    assert not page.get_by_text("Loading...").filter(visible=True).count()
+    assert not [url for url in failed if "custom_component" in url]
