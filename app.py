@@ -4,7 +4,6 @@ from __future__ import annotations
 import streamlit as st
 
 from demos import CARDS
-from ui.streamlit_kit import GALLERY_NAVIGATION
 
 CARDS_PER_ROW = 3
 
@@ -29,6 +28,10 @@ def home() -> None:
         columns = st.columns(CARDS_PER_ROW)
         for column, card in zip(columns, CARDS[start:start + CARDS_PER_ROW]):
             with column, st.container(border=True):
+                if card.error:
+                    st.subheader(f"{card.icon} {card.title}")
+                    st.warning("This demo could not be loaded on this server; the others work.")
+                    continue
                 if card.thumbnail.exists():
                     st.image(str(card.thumbnail), width="stretch")
                 st.subheader(f"{card.icon} {card.title}")
@@ -40,8 +43,8 @@ def home() -> None:
 def main() -> None:
     st.set_page_config(page_title="Neural Gallery", page_icon="🖼️", layout="wide")
     gallery = st.Page(home, title="Gallery", icon="🏠", default=True)
-    demo_pages = [st.Page(card.page, title=card.title, icon=card.icon, url_path=card.slug) for card in CARDS]
-    st.session_state[GALLERY_NAVIGATION] = True
+    demo_pages = [st.Page(card.page, title=card.title, icon=card.icon, url_path=card.slug)
+                  for card in CARDS if not card.error]
     st.navigation({"Neural Gallery": [gallery], "Demos": demo_pages}).run()
 
 

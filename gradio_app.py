@@ -23,7 +23,7 @@ from core import contract
 from core.serving import SHARES
 from core.media import example_photo, example_photo_names, png_bytes
 from core.validation import InputError, read_image
-from demos import DEMOS
+from demos import Registry, registry
 
 MAX_UPLOAD = "20mb"
 CONCURRENCY_PER_DEMO = 1  # each demo's model runs one request at a time; demos run side by side
@@ -174,10 +174,18 @@ def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:
               concurrency_id=queue, concurrency_limit=CONCURRENCY_PER_DEMO)
 
 
-def build() -> gr.Blocks:
+UNAVAILABLE = "⚠️ This demo could not be loaded on this server; every other tab works. (The error is logged.)"
+
+
+def build(demos: Registry | None = None) -> gr.Blocks:
+    """One tab per registered demo, and an error tab for each demo that failed to register."""
+    demos = demos or registry()
     with gr.Blocks(title="Neural Gallery", delete_cache=DELETE_CACHE) as blocks:
         gr.Markdown("# 🖼️ Neural Gallery\nLive machine-learning demos, each with its insides on show.")
-        for demo in DEMOS:
+        for broken in demos.broken:
+            with gr.Tab(f"⚠️ {broken.card.title}"):
+                gr.Markdown(UNAVAILABLE)
+        for demo in demos.demos:
             card, extra = demo.CARD, getattr(demo, "EXTRA_ENDPOINTS", ())
             with gr.Tab(f"{card.icon} {card.title}"):
                 gr.Markdown(card.pitch)

@@ -345,6 +345,30 @@ def make_long_text(path: Path) -> str:
     return "pasted text just under MAX_TEXT_CHARS: 150 English sentences of ~660 characters"
 
 
+def _translation_request(path: Path, count: int) -> str:
+    """``count`` sentences whose text just fits one translation request (MAX_SOURCE_CHARS, if
+    demos/translation.py has it): the longest sentences that many may be."""
+    from demos import translation
+
+    budget = getattr(translation, "MAX_SOURCE_CHARS", 660 * count)
+    count = min(count, translation.MAX_SENTENCES)
+    rng = random.Random(10 + count)
+    path.write_text(" ".join(english(rng, (budget - count) // count) for _ in range(count)))
+    return (f"{count} English sentences of ~{(budget - count) // count} characters, {path.stat().st_size:,} in all "
+            f"(MAX_SOURCE_CHARS {budget:,}, MAX_SENTENCES {translation.MAX_SENTENCES})")
+
+
+def make_translation_16(path: Path) -> str:
+    """One full batch (BATCH_SIZE 16) of the longest sentences 16 may be: with beam search the retained
+    per-step scores grow with batch x beams x output length, and output length with input length."""
+    return _translation_request(path, 16)
+
+
+def make_translation_40(path: Path) -> str:
+    """The most sentences (MAX_SENTENCES) a request takes, as long as they may be: three batches."""
+    return _translation_request(path, 40)
+
+
 def make_wav(path: Path) -> str:
     """What a visitor can plausibly send: 30 s (MAX_AUDIO_SECONDS) of 48 kHz stereo 16-bit speech-band noise."""
     import numpy as np
@@ -369,6 +393,33 @@ def make_flac(path: Path) -> str:
         for _ in range(30):
             out.write(second)
     return f"FLAC, 30 s at {rate:,} Hz, {channels} channels (157M samples: 629 MB as float32)"
+
+
+def _densest_flac(path: Path, channels: int) -> str:
+    """The densest accepted recording: 30 s at the highest sample rate MAX_AUDIO_SAMPLES allows for
+    ``channels`` channels (DC level and clicks, as above: tiny files)."""
+    import numpy as np
+    import soundfile
+
+    import core.audio as audio
+
+    limit = getattr(audio, "MAX_AUDIO_SAMPLES", int(30 * 96_000 * 2))
+    seconds = int(audio.MAX_AUDIO_SECONDS)
+    rate = int(limit // (channels * seconds))
+    second = np.full((rate, channels), 0.5, dtype=np.float32)
+    second[: rate // 300] = -0.5
+    with soundfile.SoundFile(path, "w", samplerate=rate, channels=channels, format="FLAC", subtype="PCM_16") as out:
+        for _ in range(seconds):
+            out.write(second)
+    return (f"FLAC, {seconds} s at {rate:,} Hz, {channels} channel(s): MAX_AUDIO_SAMPLES ({limit:,}) exactly")
+
+
+def make_flac_stereo(path: Path) -> str:
+    return _densest_flac(path, 2)
+
+
+def make_flac_mono(path: Path) -> str:
+    return _densest_flac(path, 1)
 
 
 def make_video(path: Path) -> str:
@@ -475,7 +526,10 @@ INPUT_LIST = [
     Input("pdf_short", "pages.pdf", make_pdf_short_pages), Input("pdf_full", "book.pdf", make_pdf_full_pages),
     Input("pdf_heavy", "drawing.pdf", make_pdf_heavy_pages),
     Input("long_text", "paste.txt", make_long_text),
+    Input("translation_16", "sixteen.txt", make_translation_16),
+    Input("translation_40", "forty.txt", make_translation_40),
     Input("wav", "recording.wav", make_wav), Input("flac", "recording.flac", make_flac),
+    Input("flac_stereo", "stereo.flac", make_flac_stereo), Input("flac_mono", "mono.flac", make_flac_mono),
     Input("video", "clip.mp4", make_video),
     Input("typed_titles", "typed.txt", make_typed_titles), Input("unknown_list", "unknown.txt", make_unknown_list),
     Input("known_list", "favourites.txt", make_known_list),
@@ -510,20 +564,27 @@ ROWS = [
         "core.documents.read_document -> demos.summarisation.summarise"),
     Row("document/pdf_heavy", "document", "pdf_heavy",
         "core.documents.read_document -> demos.summarisation.summarise",
-        note="by design: MAX_PDF_SECONDS (5 s) is checked between pages, so reading ends within one page's parse "
-             "(at most MAX_PDF_PAGE_TOKENS) after 5 s, with the pages read so far"),
+        note="by design: MAX_PDF_SECONDS is checked between pages, so reading ends within one page's parse "
+             "(at most MAX_PDF_PAGE_TOKENS) after it, with the pages read so far"),
     Row("document/pdf_full", "document", "pdf_full", "demos.translation.read_source_document",
         note="the upload only; its opening (40 sentences) is then translated like the translation rows"),
     Row("document/paste_summary", "document", "long_text", "demos.summarisation.summarise (extractive)"),
     Row("document/paste_translation", "document", "long_text", "demos.translation.translate (beams 4, the default)",
         note="translation keeps the first 40 sentences (MAX_SENTENCES), each cut at 128 tokens; no time limit in "
              "translate()"),
-    Row("translation/max_beams", "translation", "long_text",
+    Row("translation/16_sentences", "translation", "translation_16",
         "demos.translation.translate (beams = alternatives = MAX_BEAMS)",
-        note="40 sentences (MAX_SENTENCES) of >=128 tokens (the cut), beam 8 and 8 alternatives: the most a request "
-             "may ask; no time limit in translate()"),
+        note="the most a request may ask: beam 8 and 8 alternatives, one full batch of 16 long sentences; "
+             "no time limit in translate()"),
+    Row("translation/40_sentences", "translation", "translation_40",
+        "demos.translation.translate (beams = alternatives = MAX_BEAMS)",
+        note="the most a request may ask: beam 8 and 8 alternatives, MAX_SENTENCES sentences (three batches); "
+             "no time limit in translate()"),
     Row("audio/wav", "audio", "wav", "demos.audio_digits.classify (cnn)"),
-    Row("audio/flac", "audio", "flac", "demos.audio_digits.classify (cnn)"),
+    Row("audio/flac_stereo", "audio", "flac_stereo", "demos.audio_digits.classify (cnn)"),
+    Row("audio/flac_mono", "audio", "flac_mono", "demos.audio_digits.classify (cnn)"),
+    Row("audio/flac_8ch_655k", "audio", "flac", "demos.audio_digits.classify (cnn)",
+        note="denser than MAX_AUDIO_SAMPLES allows if core/audio.py has it (refused then): kept to show the check"),
     Row("video/1080p", "video", "video", "demos.object_detection.detect_video",
         note="by design: detect_video stops after VIDEO_TIME_LIMIT (90 s) and returns the frames done, so seconds "
              "exceed 5 s on purpose; ffmpeg decodes in a subprocess (peak_mb_with_subprocesses)"),
@@ -532,9 +593,10 @@ ROWS = [
     Row("recommender/known_list", "recommender", "known_list",
         "demos.recommender.picks_from_list -> demos.recommender.recommend (als)"),
     Row("image_generation/max_work", "image_generation", None,
-        "demos.image_generation.generate_diffusion (16 images x 250 DDIM steps x guidance 2)",
-        note="by design: MAX_DENOISING_WORK (8,000 network evaluations) admits it, a 60 s TIME_LIMIT (Deadline) "
-             "stops it; about 15 s on two idle cores by the module's own estimate"),
+        "demos.image_generation.generate_diffusion (16 images x the most DDIM steps MAX_DENOISING_WORK allows "
+        "x guidance 2)",
+        note="by design: MAX_DENOISING_WORK bounds the network evaluations a request may ask, TIME_LIMIT (a "
+             "Deadline between steps) its seconds"),
     Row("atari/policy_fp64", "atari", "policy_fp64", "demos.atari.uploaded_policy"),
     Row("atari/policy_padded", "atari", "policy_padded", "demos.atari.uploaded_policy",
         note="the episode it would then play is bounded by MAX_STEPS (5,000) and TIME_LIMIT (150 s): long games "
@@ -815,12 +877,16 @@ def child_setup(row: Row) -> tuple[Callable[[bytes], str], bytes]:
 
         image_generation.load()
         image_generation.generate_diffusion("Dress", 0, count=1, steps=2)
+        count = image_generation.MAX_IMAGES
+        steps = min(image_generation.MAX_STEPS, image_generation.MAX_DENOISING_WORK // (2 * count))
 
         def generate(_: bytes) -> str:
             with step("generate_diffusion"):
-                result = image_generation.generate_diffusion("Dress", 0, count=16, steps=250, scheduler="DDIM",
+                result = image_generation.generate_diffusion("Dress", 0, count=count, steps=steps, scheduler="DDIM",
                                                              guidance=2.0)
-            return f"{len(result.images)} images, settings {result.settings}, notes {result.notes}"
+            return (f"{len(result.images)} images x {steps} steps x 2 = {len(result.images) * steps * 2:,} evaluations "
+                    f"(MAX_DENOISING_WORK {image_generation.MAX_DENOISING_WORK:,}), settings {result.settings}, "
+                    f"notes {result.notes}")
 
         return generate, data
     if row.kind == "atari":
@@ -949,7 +1015,8 @@ def worst_per_kind(rows: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated kinds or row ids to (re)run; merged into the existing result")
-    parser.add_argument("--fresh-inputs", action="store_true", help="make the inputs again")
+    parser.add_argument("--reuse-inputs", action="store_true",
+                        help="keep inputs made before (by default they are made again: their sizes follow the limits)")
     args = parser.parse_args()
     wanted = set(args.only.split(",")) if args.only else None
     chosen = [row for row in ROWS if wanted is None or row.kind in wanted or row.id in wanted]
@@ -958,7 +1025,7 @@ def main() -> None:
     wall = time.perf_counter()
     keys = list(dict.fromkeys(row.input for row in chosen if row.input))
     for key in keys:
-        about = ensure_input(key, fresh=args.fresh_inputs)
+        about = ensure_input(key, fresh=not args.reuse_inputs)
         print(f"input {key}: {about['description']} ({about['upload_bytes'] / MB:.2f} MB, made in "
               f"{about['generation_s']} s)", flush=True)
     measured = {}

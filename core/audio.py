@@ -18,6 +18,7 @@ from core.validation import MB, InputError, _read_bytes
 
 MAX_AUDIO_BYTES = 20 * MB
 MAX_AUDIO_SECONDS = 30.0
+MAX_AUDIO_SAMPLES = int(MAX_AUDIO_SECONDS * 96_000 * 2)  # 30 s of 96 kHz stereo: 23 MB decoded
 AUDIO_TYPES = ["wav", "mp3", "ogg", "flac", "m4a", "webm"]
 SILENCE_DBFS = -50.0  # the loudest 50 ms of a spoken word sits well above this, a quiet room below
 CLIP_LEVEL = 0.999
@@ -47,6 +48,7 @@ def _decode(data: bytes, max_seconds: float) -> tuple[np.ndarray, int]:
     try:
         info = soundfile.info(io.BytesIO(data))
         _refuse_too_long(info.duration, max_seconds)  # before decoding the whole file
+        _refuse_too_dense(info.samplerate, info.channels, info.duration)
         samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=False)
         return samples, rate
     except InputError:
@@ -69,6 +71,7 @@ def _decode_with_ffmpeg(data: bytes, max_seconds: float) -> tuple[np.ndarray, in
         try:
             with audioread.audio_open(file.name) as decoder:
                 _refuse_too_long(decoder.duration, max_seconds)
+                _refuse_too_dense(decoder.samplerate, decoder.channels, decoder.duration)
                 pcm = b"".join(decoder)
                 channels, rate = decoder.channels, decoder.samplerate
         except InputError:
@@ -83,6 +86,13 @@ def _refuse_too_long(seconds: float, max_seconds: float) -> None:
     if seconds > max_seconds:
         raise InputError(f"This recording is too long ({seconds:.0f} s); the limit is {max_seconds:.0f} s. "
                          "Trim it and try again.")
+
+
+def _refuse_too_dense(rate: float, channels: int, seconds: float) -> None:
+    """Few seconds can still be a lot to decode: 8 channels at 650 kHz are 160 M samples in 30 s."""
+    if rate * channels * seconds > MAX_AUDIO_SAMPLES:
+        raise InputError(f"This recording holds too much sound data ({channels} channels at {rate:,.0f} Hz); "
+                         "save it as mono or stereo at 48 kHz or less and try again.")
 
 
 def require_duration(samples: np.ndarray, rate: int, min_seconds: float) -> None:

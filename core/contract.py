@@ -7,10 +7,13 @@ A demo module exposes:
 - ``ENDPOINT``: one ``Endpoint`` that the Gradio app (and its HTTP API) serves as is, under the slug;
 - optionally ``EXTRA_ENDPOINTS``: more ``Endpoint``s (say, video next to photos), each served
   under the slug plus its ``api_suffix``.
+
+``check_demo`` checks a module against this when it is registered (``demos.DEMOS``).
 """
 from __future__ import annotations
 
 import ast
+import inspect
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +26,13 @@ InputKind = Literal["image", "camera", "text", "document", "audio", "microphone"
 
 @dataclass(frozen=True)
 class DemoCard:
-    slug: str  # url path, page file name (pages/<slug>.py) and API name
+    slug: str  # url path, page file name (views/<slug>.py) and API name
     title: str
     icon: str
     pitch: str  # one line on the card
     tags: tuple[str, ...]
     inputs: tuple[InputKind, ...]
+    error: str = ""  # set only on the stand-in card of a demo whose source cannot be read
 
     @property
     def thumbnail(self) -> Path:
@@ -36,7 +40,7 @@ class DemoCard:
 
     @property
     def page(self) -> str:
-        return f"pages/{self.slug}.py"
+        return f"views/{self.slug}.py"
 
 
 def read_card(module_path: Path) -> DemoCard:
@@ -185,3 +189,58 @@ class Endpoint:
     def run(self, **values: Any) -> tuple[Any, ...]:
         """``fn`` on values each checked by its field first (``InputError`` for the first bad one)."""
         return self.fn(**{field.name: field.checked(values.get(field.name)) for field in self.inputs})
+
+
+class ContractError(Exception):
+    """A demo module that does not declare what the front ends need; ``str(error)`` lists every gap."""
+
+
+def check_demo(module: Any, static_card: DemoCard | None = None) -> None:
+    """Check a demo module against the contract above, or raise ``ContractError`` naming each problem.
+
+    ``static_card``: the card read from its source (``read_card``), which the module's own must equal.
+    """
+    problems = []
+    card = getattr(module, "CARD", None)
+    if not isinstance(card, DemoCard):
+        problems.append("CARD is not a DemoCard")
+    elif static_card is not None and card != static_card:
+        problems.append("CARD differs from the card read from its source (its fields must be literals)")
+    load = getattr(module, "load", None)
+    if not callable(load):
+        problems.append("load is not a function")
+    else:
+        required = [parameter.name for parameter in inspect.signature(load).parameters.values()
+                    if parameter.default is inspect.Parameter.empty
+                    and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)]
+        if required:
+            problems.append(f"load() needs {', '.join(required)}: it must load the bundled model with no arguments")
+    endpoints = (getattr(module, "ENDPOINT", None), *getattr(module, "EXTRA_ENDPOINTS", ()))
+    for endpoint in endpoints:
+        problems.extend(_endpoint_problems(endpoint))
+    suffixes = [getattr(endpoint, "api_suffix", None) for endpoint in endpoints]
+    if len(set(suffixes)) != len(suffixes):
+        problems.append("two endpoints share an api_suffix (their API names would clash)")
+    if problems:
+        raise ContractError(f"{getattr(module, '__name__', module)}: " + "; ".join(problems))
+
+
+def _endpoint_problems(endpoint: Any) -> list[str]:
+    if not isinstance(endpoint, Endpoint):
+        return [f"{endpoint!r} is not an Endpoint"]
+    problems = []
+    parameters = inspect.signature(endpoint.fn).parameters
+    names = [field.name for field in endpoint.inputs]
+    missing = [name for name in names if name not in parameters]
+    if missing:
+        problems.append(f"{endpoint.fn.__name__} takes no {', '.join(missing)}")
+    if len(set(names)) != len(names):
+        problems.append(f"{endpoint.fn.__name__} has two inputs of the same name")
+    if not endpoint.outputs:
+        problems.append(f"{endpoint.fn.__name__} declares no outputs")
+    for field in endpoint.inputs:
+        if isinstance(field, ChoiceField) and field.default not in field.choices:
+            problems.append(f"{field.name}: the default {field.default!r} is not a choice")
+        if isinstance(field, NumberField) and not field.minimum <= field.default <= field.maximum:
+            problems.append(f"{field.name}: the default {field.default:g} is outside its range")
+    return problems

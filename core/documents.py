@@ -34,7 +34,7 @@ MAX_COMPRESSION_RATIO = 100  # Word's XML packs ~10:1; deflate reaches ~1000:1 o
 MAX_WORD_XML_BYTES = 20 * MB  # word/document.xml, declared and read
 MAX_RELATIONSHIPS_BYTES = 1 * MB  # _rels/.rels, which names the main part
 MAX_PDF_PAGES = 300  # callers keep only a document's opening
-MAX_PDF_SECONDS = 5.0  # checked between pages
+MAX_PDF_SECONDS = 4.0  # checked between pages: one more page (under a second) keeps a read under 5 s
 MAX_PDF_PAGE_TOKENS = 300_000  # per content stream: ~100x a dense page of text, under a second to parse
 MAX_PDF_TREE_NODES = 20_000  # pages and page-tree nodes pypdf lists, all of them, before reading one
 

@@ -68,6 +68,8 @@ MAX_SOURCE_TOKENS = 128  # a longer sentence is cut: the model saw nothing longe
 MAX_BEAMS = 8
 LENGTH_PENALTY = 1.0  # beam search ranks by log-probability / length**LENGTH_PENALTY; best on the dev sets
 BATCH_SIZE = 16
+SCORES_BUDGET_BYTES = 160 * 2**20  # beam search keeps every step's scores: rows x beams x steps x vocabulary
+MAX_SOURCE_CHARS = 5_000  # per request, about 40 sentences of 20 words: long sentences cost far more
 BUNDLED_LIMITS = ("The bundled model was trained here from scratch on about 50,000 sentence pairs (short "
                   "Tatoeba sentences and news) on a CPU: short everyday sentences usually come out right or "
                   "nearly right; expect errors on long, rare or technical ones. The hub model (OPUS-MT) learned "
@@ -197,10 +199,23 @@ def prepare(text: str, direction: str = "auto") -> Prepared:
                          "Write a sentence in Russian or English.")
     source, target, detected, notices = resolve_direction(text, direction)
     sentences = split_sentences(text, source)
-    if len(sentences) > MAX_SENTENCES:
-        notices.append(f"The text has {len(sentences)} sentences; only the first {MAX_SENTENCES} were translated.")
-        sentences = sentences[:MAX_SENTENCES]
+    kept = _sentences_within_limits(sentences)
+    if kept < len(sentences):
+        notices.append(f"The text has {len(sentences)} sentences ({len(text):,} characters); only the first "
+                       f"{kept} were translated (at most {MAX_SENTENCES} sentences and {MAX_SOURCE_CHARS:,} "
+                       "characters at a time).")
+        sentences = sentences[:kept]
     return Prepared(text[:sentences[-1].end], source, target, detected, sentences, notices)
+
+
+def _sentences_within_limits(sentences: list[Sentence]) -> int:
+    """How many of the first sentences one request translates: MAX_SENTENCES, and no more text than
+    MAX_SOURCE_CHARS (the first sentence always, however long: it is cut at MAX_SOURCE_TOKENS)."""
+    kept = 1
+    while (kept < min(len(sentences), MAX_SENTENCES)
+           and sentences[kept].end - sentences[0].start <= MAX_SOURCE_CHARS):
+        kept += 1
+    return kept
 
 
 @dataclass
@@ -218,7 +233,8 @@ def read_source_document(file_name: str, data: bytes, direction: str = "auto") -
         return SourceDocument(prepared.source, [])
     return SourceDocument(prepared.source, [
         f"{file_name} is longer than one translation ({len(text):,} characters): its first "
-        f"{len(prepared.sentences)} sentences are translated (the limit is {MAX_SENTENCES} at a time)."])
+        f"{len(prepared.sentences)} sentences are translated (at most {MAX_SENTENCES} sentences and "
+        f"{MAX_SOURCE_CHARS:,} characters at a time)."])
 
 
 def model_inputs(translator: Translator, sentences: list[str], target_language: str) -> list[str]:
@@ -233,14 +249,31 @@ def model_inputs(translator: Translator, sentences: list[str], target_language: 
 def generate(translator: Translator, inputs: list[str], beams: int, alternatives: int,
              length_penalty: float = LENGTH_PENALTY) -> list[list[Hypothesis]]:
     """Beam search for each input, in length-sorted batches; ``alternatives`` hypotheses each, best first."""
-    order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]))  # similar lengths: little padding
+    lengths = [len(ids) for ids in translator.tokenizer(inputs, truncation=True,
+                                                           max_length=MAX_SOURCE_TOKENS)["input_ids"]]
     results: dict[int, list[Hypothesis]] = {}
-    for start in range(0, len(order), BATCH_SIZE):
-        batch = order[start:start + BATCH_SIZE]
+    for batch in _batches(lengths, beams, translator.model.config.vocab_size):
         for index, hypotheses in zip(batch, _generate_batch(translator, [inputs[i] for i in batch],
                                                              beams, alternatives, length_penalty)):
             results[index] = hypotheses
     return [results[i] for i in range(len(inputs))]
+
+
+def _new_tokens(source_tokens: int) -> int:
+    return min(256, 2 * source_tokens + 10)  # a translation is rarely twice its source
+
+
+def _batches(lengths: list[int], beams: int, vocabulary: int) -> list[list[int]]:
+    """Indices in length order (little padding), grouped so each batch's kept scores fit SCORES_BUDGET_BYTES."""
+    batches: list[list[int]] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        rows = len(batches[-1]) + 1 if batches else 1
+        scores_bytes = rows * beams * _new_tokens(lengths[index]) * vocabulary * 4
+        if batches and rows <= BATCH_SIZE and scores_bytes <= SCORES_BUDGET_BYTES:
+            batches[-1].append(index)
+        else:
+            batches.append([index])
+    return batches
 
 
 def _generate_batch(translator: Translator, inputs: list[str], beams: int,
@@ -253,7 +286,7 @@ def _generate_batch(translator: Translator, inputs: list[str], beams: int,
     with torch.inference_mode():
         output = model.generate(
             **encoded, num_beams=beams, num_return_sequences=alternatives, do_sample=False,
-            max_new_tokens=min(256, 2 * encoded["input_ids"].shape[1] + 10), length_penalty=length_penalty,
+            max_new_tokens=_new_tokens(encoded["input_ids"].shape[1]), length_penalty=length_penalty,
             output_scores=True, return_dict_in_generate=True,
         )
         scores = _sequence_scores(model, output, beams)

@@ -31,6 +31,15 @@ def _wav(seconds: float, rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
+def _dense_flac(seconds: float = 3.0, rate: int = 655_350, channels: int = 8) -> bytes:
+    """Silence at FLAC's highest sample rate in 8 channels: a few kilobytes, 16 M samples decoded."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros((int(seconds * rate), channels), dtype=np.int16), rate, format="FLAC")
+    return buffer.getvalue()
+
+
 def bad_images() -> dict[str, tuple[str, bytes]]:
     """name -> (file name as uploaded, bytes)."""
     photo = _png(Image.new("RGB", (64, 48), "orange"))
@@ -66,6 +75,7 @@ def bad_audio() -> dict[str, tuple[str, bytes]]:
         "truncated": ("cut.wav", _wav(1.0)[:30]),
         "wrong extension": ("song.wav", b"plain text pretending to be a recording\n" * 40),
         "10-minute": ("lecture.wav", _wav(600.0)),
+        "too dense": ("surround.flac", _dense_flac()),  # 3 s, but 8 channels at 655 kHz: 16 M samples
     }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)  # AppTest resolves app.py and pages/ relative to the working directory
+os.chdir(ROOT)  # AppTest resolves app.py and views/ relative to the working directory
 sys.path.append(str(ROOT / "scripts"))  # screenshot.py: the browser kit
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

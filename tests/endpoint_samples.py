@@ -38,6 +38,15 @@ def sample_file(field: contract.Field, folder: Path) -> Path | None:
     return None
 
 
+def answer(client, api_name: str, endpoint: contract.Endpoint, folder: Path) -> tuple[Any, ...]:
+    """The endpoint's outputs for its sample call, checked to be one non-empty value per declared output."""
+    results = client.predict(*sample_values(endpoint, folder), api_name=f"/{api_name}")
+    results = results if isinstance(results, tuple) else (results,)
+    assert len(results) == len(endpoint.outputs)
+    assert all(result not in (None, "", {}) for result in results), results
+    return results
+
+
 def sample_values(endpoint: contract.Endpoint, folder: Path) -> list[Any]:
     """Values for ``gradio_client.predict``, in the endpoint's input order."""
     from gradio_client import handle_file

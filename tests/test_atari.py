@@ -61,7 +61,8 @@ def test_the_demo_sees_exactly_the_frames_the_agent_trained_on(game, monkeypatch
     """Training used ale-py's native vector environment; the demo rebuilds it with gymnasium's wrappers."""
     from ale_py.vector_env import AtariVectorEnv
 
-    monkeypatch.setattr(atari, "NOOP_MAX", 0)  # the no-op counts are drawn differently: compare without them
+    # the no-op counts are drawn differently: compare without them
+    monkeypatch.setattr(atari.environment, "NOOP_MAX", 0)
     native = AtariVectorEnv(game, num_envs=1, num_threads=1, repeat_action_probability=0.0, reward_clipping=False,
                             noop_max=0)  # otherwise as scripts/train_atari.py makes it
     env = atari.make_env(game)
@@ -154,7 +155,7 @@ def test_a_missing_rom_gets_a_clear_message(monkeypatch, tmp_path):
 
 
 def test_a_game_without_a_shipped_policy_says_so(monkeypatch, tmp_path):
-    monkeypatch.setattr(atari, "MODEL_DIR", tmp_path)
+    monkeypatch.setattr(atari.policy, "MODEL_DIR", tmp_path)
     assert atari.shipped_games() == []
     with pytest.raises(InputError, match="No trained policy for Breakout is shipped yet"):
         atari.play("breakout")
@@ -239,8 +240,8 @@ def test_a_bad_policy_file_gets_a_clear_message(data, message):
 
 
 def test_page_shows_both_replays_and_inspects_a_moment(gallery, monkeypatch):
-    monkeypatch.setattr(atari, "REPLAY_STEPS", 60)
-    app = gallery.switch_page("pages/atari.py").run()
+    monkeypatch.setattr(atari.replay, "REPLAY_STEPS", 60)
+    app = gallery.switch_page("views/atari.py").run()
     assert not app.exception
     assert len(app.get("video")) == 2
     assert [metric.label for metric in app.metric][:3] == ["Score", "Decisions", "Game time"]
@@ -251,7 +252,7 @@ def test_page_shows_both_replays_and_inspects_a_moment(gallery, monkeypatch):
 
 
 def test_page_plays_a_fresh_episode_with_a_seed(gallery):
-    app = gallery.switch_page("pages/atari.py")
+    app = gallery.switch_page("views/atari.py")
     app.session_state["atari_mode"] = "Play a fresh episode now"
     app.run()
     app.number_input[0].set_value(11)
@@ -264,7 +265,7 @@ def test_page_plays_a_fresh_episode_with_a_seed(gallery):
 
 def fresh_upload_page(gallery):
     """The page in fresh-episode mode with the policy source on Upload, run once (no file yet)."""
-    app = gallery.switch_page("pages/atari.py")
+    app = gallery.switch_page("views/atari.py")
     app.session_state["atari_mode"] = "Play a fresh episode now"
     app.session_state["atari_policy_source"] = "Upload"
     return app.run()
@@ -294,8 +295,8 @@ def test_page_refuses_a_policy_for_another_game_with_a_message(gallery):
 
 
 def test_page_says_when_no_policy_is_shipped(gallery, monkeypatch, tmp_path):
-    monkeypatch.setattr(atari, "MODEL_DIR", tmp_path)
-    app = gallery.switch_page("pages/atari.py").run()
+    monkeypatch.setattr(atari.policy, "MODEL_DIR", tmp_path)
+    app = gallery.switch_page("views/atari.py").run()
     assert not app.exception and "No trained policy is shipped yet" in app.warning[0].value
 
 

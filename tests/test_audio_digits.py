@@ -113,7 +113,7 @@ def test_bad_recordings_get_a_clear_message(data, message):
 
 
 def test_page_classifies_the_example_and_redraws_the_pipeline_with_the_sliders(gallery):
-    app = gallery.switch_page("pages/audio_digits.py").run()
+    app = gallery.switch_page("views/audio_digits.py").run()
     assert not app.exception
     example = app.selectbox[0].value
     assert app.metric[0].value == str(audio_digits.DIGIT_WORDS.index(example.split()[0]))
@@ -124,7 +124,7 @@ def test_page_classifies_the_example_and_redraws_the_pipeline_with_the_sliders(g
 
 
 def test_say_it_again_keeps_the_recent_recordings_for_comparison(gallery):
-    app = gallery.switch_page("pages/audio_digits.py").run()
+    app = gallery.switch_page("views/audio_digits.py").run()
     app.selectbox[0].set_value(list(audio_digits.example_recordings())[-1]).run()
     assert not app.exception
     assert len(app.session_state["audio_digits_history"]) == 2

@@ -48,3 +48,73 @@ def test_an_endpoint_refuses_a_bad_value_before_its_demo_runs():
     assert calls == []
     endpoint.run(text="fine", n=3)
     assert calls == [{"text": "fine", "n": 3}]
+
+
+def test_every_registered_demo_keeps_the_contract():
+    from demos import CARDS
+
+    for demo, card in zip(DEMOS, CARDS):
+        contract.check_demo(demo, card)
+
+
+def _demo(**overrides):
+    from types import SimpleNamespace
+
+    card = contract.DemoCard("toy", "Toy", "🧸", "A toy.", ("test",), ("text",))
+    endpoint = contract.Endpoint(fn=lambda text: ("",), inputs=(contract.TextField("text", "Text"),),
+                                 outputs=(contract.TextOutput("Out"),))
+    return SimpleNamespace(**{"__name__": "demos.toy", "CARD": card, "load": lambda: object(),
+                              "ENDPOINT": endpoint, **overrides})
+
+
+def test_a_demo_whose_load_needs_an_argument_is_refused_at_registration():
+    def load(game):
+        return game
+
+    with pytest.raises(contract.ContractError, match="load\\(\\) needs game"):
+        contract.check_demo(_demo(load=load))
+
+
+def test_an_endpoint_that_cannot_take_its_inputs_is_refused_at_registration():
+    endpoint = contract.Endpoint(fn=lambda words: ("",), inputs=(contract.TextField("text", "Text"),),
+                                 outputs=(contract.TextOutput("Out"),))
+    with pytest.raises(contract.ContractError, match="takes no text"):
+        contract.check_demo(_demo(ENDPOINT=endpoint))
+    with pytest.raises(contract.ContractError, match="CARD is not a DemoCard"):
+        contract.check_demo(_demo(CARD={"slug": "toy"}))
+    contract.check_demo(_demo())
+
+
+def test_no_registered_demo_is_broken():
+    from demos import registry
+
+    assert registry().broken == ()
+
+
+def test_a_demo_that_fails_to_import_becomes_an_error_tab_and_the_others_still_answer(tmp_path):
+    from gradio_client import Client
+
+    import demos
+    import gradio_app
+    from endpoint_samples import answer
+
+    partial_gallery = demos.register(("no_such_demo", "style_transfer"))
+    assert [broken.card.slug for broken in partial_gallery.broken] == ["no_such_demo"]
+    app = gradio_app.build(partial_gallery)
+    _, url, _ = app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        assert gradio_app.UNAVAILABLE in str(app.config)
+        answer(Client(url, verbose=False), "style_transfer", partial_gallery.demos[0].ENDPOINT, tmp_path)
+    finally:
+        app.close()
+
+
+def test_a_demo_whose_card_cannot_be_read_gets_an_error_card_on_the_home_page(gallery, monkeypatch):
+    import demos
+
+    monkeypatch.setattr(demos, "CARDS", demos.read_cards(("no_such_demo", "style_transfer")))
+    app = gallery.run()
+    assert not app.exception
+    assert [warning.value for warning in app.warning] == ["This demo could not be loaded on this server; "
+                                                          "the others work."]
+    assert "🎨 Neural Style Transfer" in [heading.value for heading in app.subheader]

@@ -131,7 +131,7 @@ def test_bad_settings_and_tiny_faces_get_messages(astronaut):
 
 
 def test_page_shows_faces_emotions_and_the_network_insides(gallery):
-    app = gallery.switch_page("pages/emotion.py").run()
+    app = gallery.switch_page("views/emotion.py").run()
     assert not app.exception
     captions = image_captions(app)
     assert "1 face(s) found" in captions
@@ -142,7 +142,7 @@ def test_page_shows_faces_emotions_and_the_network_insides(gallery):
 
 
 def test_page_says_when_there_is_no_face(gallery):
-    app = gallery.switch_page("pages/emotion.py").run()
+    app = gallery.switch_page("views/emotion.py").run()
     app.selectbox(key="emotion_photo_example").set_value("Coffee (no face)").run()
     assert not app.exception
     assert any("No face found" in warning.value for warning in app.warning)

@@ -6,15 +6,12 @@ from gradio_client import handle_file
 from PIL import Image
 
 from core.media import example_photo
-from demos import DEMOS
+from endpoint_samples import answer, endpoints
 
 
-def test_every_demo_has_an_endpoint(gradio_client):
-    endpoints = gradio_client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    for demo in DEMOS:
-        assert f"/{demo.CARD.slug}" in endpoints
-        for extra in getattr(demo, "EXTRA_ENDPOINTS", ()):
-            assert f"/{demo.CARD.slug}{extra.api_suffix}" in endpoints
+@pytest.mark.parametrize("api_name, endpoint", endpoints(), ids=[name for name, _ in endpoints()])
+def test_every_demo_answers_through_its_endpoint(gradio_client, tmp_path, api_name, endpoint):
+    answer(gradio_client, api_name, endpoint, tmp_path)
 
 
 def test_style_endpoint_returns_an_image_of_the_requested_size(gradio_client, tmp_path):

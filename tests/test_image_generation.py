@@ -143,7 +143,7 @@ def test_the_evaluation_classifier_recognises_real_test_images(judge):
 
 
 def test_page_generates_a_diffusion_grid_with_its_trajectory(gallery):
-    app = gallery.switch_page("pages/image_generation.py").run()
+    app = gallery.switch_page("views/image_generation.py").run()
     assert not app.exception
     captions = image_captions(app)
     assert any("Sneaker, Diffusion (DDIM, 25 steps" in caption for caption in captions)
@@ -153,7 +153,7 @@ def test_page_generates_a_diffusion_grid_with_its_trajectory(gallery):
 
 
 def test_page_shows_the_discriminator_score_for_gan_images_and_walks_latent_space(gallery):
-    app = gallery.switch_page("pages/image_generation.py").run()
+    app = gallery.switch_page("views/image_generation.py").run()
     app.segmented_control(key="generation_model").set_value("GAN").run()
     assert not app.exception
     assert any(caption.startswith("P(real)") for caption in image_captions(app))
@@ -163,7 +163,7 @@ def test_page_shows_the_discriminator_score_for_gan_images_and_walks_latent_spac
 
 
 def test_page_inpaints_a_real_example(gallery):
-    app = gallery.switch_page("pages/image_generation.py").run()
+    app = gallery.switch_page("views/image_generation.py").run()
     app.segmented_control(key="generation_task").set_value("Inpaint (diffusion)").run()
     app.select_slider(key="generation_steps").set_value(5).run()
     assert not app.exception
@@ -199,3 +199,11 @@ def test_diffusion_training_goes_on_from_the_shipped_pipeline_when_no_checkpoint
     weights, shipped_weights = (load_file(folder / "unet" / "diffusion_pytorch_model.safetensors")
                                 for folder in (tmp_path / "export", shipped))
     assert all(torch.equal(weights[name], tensor.to(weights[name].dtype)) for name, tensor in shipped_weights.items())
+
+
+def test_a_request_over_the_work_budget_is_refused_before_any_sampling():
+    with pytest.raises(InputError, match="more than one request may ask"):
+        demo.generate_diffusion("Sneaker", 0, count=16, steps=1000, scheduler="DDPM", guidance=2.0)
+    one_ddpm_image = demo.generate_diffusion("Sneaker", 0, count=1, steps=2, scheduler="DDPM",
+                                                         guidance=2.0)
+    assert len(one_ddpm_image.images) == 1

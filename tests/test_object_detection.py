@@ -92,7 +92,7 @@ def test_the_default_boxes_of_a_cell_sit_on_one_feature_map():
 
 
 def test_page_detects_on_the_example_photo_and_filters_classes(gallery):
-    app = gallery.switch_page("pages/object_detection.py").run()
+    app = gallery.switch_page("views/object_detection.py").run()
     assert not app.exception
     assert any("1 object found" in caption for caption in image_captions(app))
     assert "motorcycle" in app.dataframe[0].value["class"].tolist()

@@ -81,7 +81,7 @@ def test_a_hub_model_that_cannot_be_loaded_gets_a_message_pointing_to_the_bundle
 
 
 def test_page_offers_the_hub_model_and_explains_when_it_is_unavailable(gallery):
-    app = gallery.switch_page("pages/object_detection.py").run()
+    app = gallery.switch_page("views/object_detection.py").run()
     assert app.radio[0].value == "bundled"
     app.radio[0].set_value(detection.HUB_MODEL).run()
     assert not app.exception

@@ -64,7 +64,7 @@ def test_too_long_and_too_large_clips_are_refused(motorcycle_clip):
 
 
 def test_page_annotates_the_example_clip(gallery):
-    app = gallery.switch_page("pages/object_detection.py").run()
+    app = gallery.switch_page("views/object_detection.py").run()
     next(button for button in app.button if button.label == "Detect objects in the clip").click().run()
     assert not app.exception
     assert app.get("video") and any("frames in" in caption.value for caption in app.caption)

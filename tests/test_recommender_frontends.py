@@ -9,7 +9,7 @@ def _table_movies(app, index: int) -> list[str]:
 
 
 def test_page_recommends_for_the_example_picks_and_explains_them(gallery):
-    app = gallery.switch_page("pages/recommender.py").run()
+    app = gallery.switch_page("views/recommender.py").run()
     assert not app.exception
     picked = {demo.describe(demo.load().catalogue, movie) for movie in app.multiselect[0].value}
     assert any(title.startswith("Toy Story (1995)") for title in picked)
@@ -20,7 +20,7 @@ def test_page_recommends_for_the_example_picks_and_explains_them(gallery):
 
 
 def test_page_compares_with_both_baselines_and_explains_an_unknown_title(gallery):
-    app = gallery.switch_page("pages/recommender.py").run()
+    app = gallery.switch_page("views/recommender.py").run()
     app.toggle[0].set_value(True).run()
     assert not app.exception
     assert [h.value for h in app.subheader][:3] == list(demo.METHOD_NAMES.values())
@@ -31,7 +31,7 @@ def test_page_compares_with_both_baselines_and_explains_an_unknown_title(gallery
 
 
 def test_page_refits_on_demand_and_explains_similar_movies_for_a_movie_nobody_liked(gallery):
-    app = gallery.switch_page("pages/recommender.py").run()
+    app = gallery.switch_page("views/recommender.py").run()
     app.select_slider[0].set_value(16)
     app.slider[0].set_value(5)  # ALS iterations
     app.button[0].click().run()  # "Refit with these settings"
@@ -47,7 +47,7 @@ def test_page_refits_on_demand_and_explains_similar_movies_for_a_movie_nobody_li
 
 
 def test_page_recommends_from_an_uploaded_letterboxd_list_and_explains_a_bad_one(gallery):
-    app = gallery.switch_page("pages/recommender.py").run()
+    app = gallery.switch_page("views/recommender.py").run()
     export = b"Date,Name,Year,Letterboxd URI,Rating\n2024-01-02,Alien,1979,https://boxd.it/a,4.5\n" \
              b"2024-01-03,The Matrix,1999,https://boxd.it/b,5\n"
     app.file_uploader(key="recommender_list").set_value(("letterboxd.csv", export, "text/csv")).run()

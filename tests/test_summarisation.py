@@ -128,7 +128,7 @@ def test_explain_shades_every_sentence_and_draws_heatmap_and_map():
 
 
 def test_page_summarises_the_example_and_offers_copy_and_download(gallery):
-    app = gallery.switch_page("pages/summarisation.py").run()
+    app = gallery.switch_page("views/summarisation.py").run()
     assert not app.exception
     assert app.get("code"), "the summary sits in a code box (copy button)"
     assert app.get("download_button"), "the summary can be downloaded"
@@ -139,7 +139,7 @@ def test_page_summarises_the_example_and_offers_copy_and_download(gallery):
 
 
 def test_page_shows_a_message_for_a_one_sentence_paste(gallery):
-    app = gallery.switch_page("pages/summarisation.py").run()
+    app = gallery.switch_page("views/summarisation.py").run()
     app.segmented_control(key="summary_text_source").set_value("Paste").run()
     app.text_area(key="summary_text_paste").input("Just one sentence about a bridge.").run()
     assert not app.exception

@@ -74,7 +74,7 @@ def test_a_missing_model_folder_gets_a_message(tmp_path):
 
 
 def test_page_says_the_extractive_summariser_runs_offline(gallery):
-    app = gallery.switch_page("pages/summarisation.py").run()
+    app = gallery.switch_page("views/summarisation.py").run()
     app.radio(key="summary_method").set_value("abstractive").run()
     assert not app.exception
     assert any("bundled extractive summariser is what runs" in error.value for error in app.error)

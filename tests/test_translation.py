@@ -162,6 +162,26 @@ def test_long_texts_are_capped_with_a_notice(tiny_model_dir):
     assert any(f"only the first {translation.MAX_SENTENCES}" in notice for notice in result.notices)
 
 
+def test_long_sentences_are_capped_by_characters_with_a_notice(tiny_model_dir):
+    sentence = "This sentence goes on and on, " + "and on and on and on, " * 30 + "until it stops."
+    result = translation.translate(" ".join([sentence] * 30), beams=1, model=tiny_model_dir)
+    translated = sum(len(item.source.text) for item in result.sentences)
+    assert 1 <= len(result.sentences) < 30 and translated <= translation.MAX_SOURCE_CHARS
+    assert any(f"{translation.MAX_SOURCE_CHARS:,} characters at a time" in notice for notice in result.notices)
+
+
+def test_beam_search_batches_keep_their_scores_within_the_budget():
+    lengths = [128] * 40 + [12] * 40  # long sentences and short ones, as a long paste gives
+    for beams in (1, 4, translation.MAX_BEAMS):
+        batches = translation._batches(lengths, beams, vocabulary=8004)
+        assert sorted(i for batch in batches for i in batch) == list(range(80))
+        for batch in batches:
+            longest = max(lengths[i] for i in batch)
+            kept = len(batch) * beams * translation._new_tokens(longest) * 8004 * 4
+            assert len(batch) == 1 or kept <= translation.SCORES_BUDGET_BYTES
+    assert len(translation._batches([12] * 40, 4, vocabulary=8004)) == 3  # short sentences still batch by 16
+
+
 # --- documents the visitor uploads -------------------------------------------------------
 
 def test_an_uploaded_text_file_is_translated():
@@ -183,8 +203,9 @@ def test_a_long_document_is_cut_to_one_translation_with_a_notice():
     document = translation.read_source_document("book.md", " ".join(sentences).encode())
     assert document.text == " ".join(sentences[:translation.MAX_SENTENCES])
     assert document.notices == [f"book.md is longer than one translation ({len(' '.join(sentences)):,} characters): "
-                                f"its first {translation.MAX_SENTENCES} sentences are translated (the limit is "
-                                f"{translation.MAX_SENTENCES} at a time)."]
+                                f"its first {translation.MAX_SENTENCES} sentences are translated (at most "
+                                f"{translation.MAX_SENTENCES} sentences and {translation.MAX_SOURCE_CHARS:,} "
+                                "characters at a time)."]
 
 
 @pytest.mark.parametrize("file_name, data, message", [
@@ -288,7 +309,7 @@ def test_training_goes_on_from_the_shipped_model_when_no_checkpoint_is_left(tmp_
 # --- front ends -------------------------------------------------------------------------
 
 def test_page_translates_the_example_and_then_what_the_visitor_submits(gallery):
-    gallery.switch_page("pages/translation.py").run()
+    gallery.switch_page("views/translation.py").run()
     assert not gallery.exception and not gallery.error
     assert mostly(CYRILLIC, gallery.code[0].value)  # the first English example, in Russian
     gallery.text_area(key="translation_text").input("Мы живём в большом городе. Сегодня холодно.")
@@ -299,7 +320,7 @@ def test_page_translates_the_example_and_then_what_the_visitor_submits(gallery):
 
 
 def test_page_translates_an_uploaded_document_and_then_a_clicked_example(gallery):
-    gallery.switch_page("pages/translation.py").run()
+    gallery.switch_page("views/translation.py").run()
     gallery.file_uploader(key="translation_upload").set_value(("scan.pdf", scanned_pdf(), "application/pdf")).run()
     assert not gallery.exception and "no text layer" in gallery.error[0].value
     note = ("note.txt", "Мы живём в большом городе.".encode(), "text/plain")
@@ -314,7 +335,7 @@ def test_page_translates_an_uploaded_document_and_then_a_clicked_example(gallery
 
 
 def test_page_says_a_long_document_was_cut_while_its_text_is_the_one_translated(gallery):
-    gallery.switch_page("pages/translation.py").run()
+    gallery.switch_page("views/translation.py").run()
     gallery.slider(key="translation_beams").set_value(1)  # greedy: 40 sentences on a slow CPU
     long_text = " ".join(f"Sentence number {i} is here." for i in range(translation.MAX_SENTENCES + 5))
     gallery.file_uploader(key="translation_upload").set_value(("long.md", long_text.encode(), "text/markdown")).run()

@@ -21,11 +21,6 @@ IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 DOCUMENT_FILES = (f"{', '.join('.' + t for t in DOCUMENT_TYPES)}; up to {MAX_DOCUMENT_BYTES / MB:.0f} MB; "
                   "scanned PDFs have no text to read")
 log = logging.getLogger("neural_gallery")
-
-
-GALLERY_NAVIGATION = "gallery_navigation"  # set by app.py before it routes to a page
-
-
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^])")
 
 
@@ -45,24 +40,8 @@ def notice(text: str, icon: str = "ℹ️") -> None:
 
 
 def page_header(card: DemoCard) -> None:
-    _route_through_gallery()
     st.title(f"{card.icon} {card.title}")
     st.caption(card.pitch)
-
-
-def _route_through_gallery() -> None:
-    """Send a page reached without app.py's navigation back through it.
-
-    Streamlit treats a folder named ``pages/`` beside the entry script as old-style
-    auto-pages until some session calls ``st.navigation``: a fresh server's first visitor
-    arriving on a demo URL would get the page alone, with a raw file list as sidebar.
-    """
-    if st.session_state.get(GALLERY_NAVIGATION):
-        return
-    from streamlit.runtime.pages_manager import PagesManager
-
-    PagesManager.uses_pages_directory = False  # what st.navigation itself sets
-    st.rerun()
 
 
 @contextmanager
