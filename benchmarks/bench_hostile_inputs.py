@@ -29,7 +29,6 @@ import math
 import os
 import random
 import re
-import struct
 import subprocess
 import sys
 import tempfile
@@ -320,13 +319,15 @@ def make_pdf_full_pages(path: Path) -> str:
 
 def make_pdf_heavy_pages(path: Path) -> str:
     """5,000 pages sharing one content stream just under the per-stream parsing budget (MAX_PDF_PAGE_TOKENS,
-    if core/documents.py has one): ~3 tokens per 7 bytes of no-op moves and one short sentence, so every page
+    if core/documents.py has one): ~3 tokens per 7 bytes of no-op moves and three short sentences, so every page
     read costs the most parsing a page may cost, and the file stays small."""
     import core.documents as documents
 
     budget = getattr(documents, "MAX_PDF_PAGE_TOKENS", 300_000)
     moves = (budget - 20) // 3
-    content = b"BT /F1 11 Tf 72 740 Td (Item is ok.) Tj " + b"0 0 Td " * moves + b"ET"
+    sentence = (b"This page of the report is short. It says that the river city has a market and a station. "
+                b"The teacher saw the planet from the mountain village.")  # one token, enough letters to be read
+    content = b"BT /F1 11 Tf 72 740 Td (" + sentence + b") Tj " + b"0 0 Td " * moves + b"ET"
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", None, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
                b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)]
     kids = []
@@ -337,7 +338,7 @@ def make_pdf_heavy_pages(path: Path) -> str:
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
     _write_pdf(path, objects)
     return (f"PDF of {PDF_PAGES:,} pages sharing one content stream of ~{moves * 3 + 12:,} tokens "
-            f"(MAX_PDF_PAGE_TOKENS {budget:,}), one short sentence a page")
+            f"(MAX_PDF_PAGE_TOKENS {budget:,}), three short sentences a page")
 
 
 def make_long_text(path: Path) -> str:
@@ -1002,7 +1003,8 @@ def worst_per_kind(rows: list[dict]) -> dict:
     worst: dict[str, dict] = {}
     for kind in dict.fromkeys(row["kind"] for row in rows):
         mine = [row for row in rows if row["kind"] == kind]
-        by_memory = max(mine, key=lambda row: row.get("peak_mb_above_models") or math.inf)
+        by_memory = max(mine, key=lambda row: math.inf if row.get("peak_mb_above_models") is None
+                        else row["peak_mb_above_models"])  # a killed or crashed row counts as the worst
         by_time = max(mine, key=lambda row: row.get("seconds") or 0)
         worst[kind] = {"most_memory": {"id": by_memory["id"], "peak_mb_above_models": by_memory.get("peak_mb_above_models"),
                                        "seconds": by_memory.get("seconds")},

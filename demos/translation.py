@@ -68,8 +68,8 @@ MAX_SOURCE_TOKENS = 128  # a longer sentence is cut: the model saw nothing longe
 MAX_BEAMS = 8
 LENGTH_PENALTY = 1.0  # beam search ranks by log-probability / length**LENGTH_PENALTY; best on the dev sets
 BATCH_SIZE = 16
-SCORES_BUDGET_BYTES = 160 * 2**20  # beam search keeps every step's scores: rows x beams x steps x vocabulary
-MAX_SOURCE_CHARS = 5_000  # per request, about 40 sentences of 20 words: long sentences cost far more
+SCORES_BUDGET_BYTES = 64 * 2**20  # beam search keeps every step's scores: rows x beams x steps x vocabulary
+MAX_SOURCE_CHARS = 3_000  # per request, about 40 sentences of 12 words: long sentences cost far more
 BUNDLED_LIMITS = ("The bundled model was trained here from scratch on about 50,000 sentence pairs (short "
                   "Tatoeba sentences and news) on a CPU: short everyday sentences usually come out right or "
                   "nearly right; expect errors on long, rare or technical ones. The hub model (OPUS-MT) learned "
