@@ -41,7 +41,7 @@ from core.documents import read_document
 from core.hub import local_files_only
 from core.language import LANGUAGES, Sentence, detect_language, split_sentences
 from core.models import MODELS
-from core.timing import stopwatch
+from core.timing import Deadline, stopwatch
 from core.validation import MAX_TEXT_CHARS, InputError, read_text
 
 CARD = DemoCard(
@@ -69,6 +69,7 @@ MAX_BEAMS = 8
 LENGTH_PENALTY = 1.0  # beam search ranks by log-probability / length**LENGTH_PENALTY; best on the dev sets
 BATCH_SIZE = 16
 SCORES_BUDGET_BYTES = 64 * 2**20  # beam search keeps every step's scores: rows x beams x steps x vocabulary
+TIME_LIMIT = 60.0  # seconds of beam search per request, checked between batches
 MAX_SOURCE_CHARS = 3_000  # per request, about 40 sentences of 12 words: long sentences cost far more
 BUNDLED_LIMITS = ("The bundled model was trained here from scratch on about 50,000 sentence pairs (short "
                   "Tatoeba sentences and news) on a CPU: short everyday sentences usually come out right or "
@@ -252,7 +253,10 @@ def generate(translator: Translator, inputs: list[str], beams: int, alternatives
     lengths = [len(ids) for ids in translator.tokenizer(inputs, truncation=True,
                                                            max_length=MAX_SOURCE_TOKENS)["input_ids"]]
     results: dict[int, list[Hypothesis]] = {}
+    deadline = Deadline(TIME_LIMIT, "Translate a shorter text, use a smaller beam, or try again when the server "
+                                    "is less busy.")
     for batch in _batches(lengths, beams, translator.model.config.vocab_size):
+        deadline.check()
         for index, hypotheses in zip(batch, _generate_batch(translator, [inputs[i] for i in batch],
                                                              beams, alternatives, length_penalty)):
             results[index] = hypotheses

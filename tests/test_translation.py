@@ -356,3 +356,9 @@ def test_gradio_endpoint_explains_bad_input(gradio_client):
     with pytest.raises(Exception, match="no words"):
         gradio_client.predict("12345", "auto", 4, 1, "bundled", api_name="/translation")
 
+
+
+def test_a_translation_past_its_time_limit_ends_with_a_message(tiny_model_dir, monkeypatch):
+    monkeypatch.setattr(translation, "TIME_LIMIT", -1.0)  # already spent: the first batch is refused
+    with pytest.raises(InputError, match="longer than the .* one request may run"):
+        translation.translate("I love my cat.", beams=1, model=tiny_model_dir)
