@@ -459,8 +459,6 @@ EXAMPLES: dict[str, Callable[[], Image.Image]] = {
 # --- Gradio / HTTP endpoint -------------------------------------------------------------
 
 def _endpoint(photo: Image.Image, detector_size: str) -> tuple[Image.Image, dict]:
-    if photo is None:
-        raise InputError("Add a photo first.")
     result = recognise(photo, int(detector_size))
     return result.annotated, as_json(result)
 

@@ -552,8 +552,6 @@ boxes and NMS belong to the bundled SSD, so they are shown only for it.
 # --- Gradio / HTTP endpoint -------------------------------------------------------------
 
 def _endpoint(photo: Image.Image, threshold: float, classes: str, model: str = BUNDLED) -> tuple[Image.Image, dict]:
-    if photo is None:
-        raise InputError("Add a photo first.")
     result = detect(photo, float(threshold), (classes or "").split(","), model)
     info = {"model": result.model, "device": result.device, "seconds": round(result.seconds, 3),
             "counts": counts(result.detections), "detections": detection_rows(result.detections)}

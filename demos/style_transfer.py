@@ -246,8 +246,6 @@ own vector towards a painting's is a gentle "strength" control.
 
 def _endpoint(photo: Image.Image, style: str, size: float, strength: float,
               style_image: Image.Image | None = None) -> tuple[Image.Image, dict]:
-    if photo is None:
-        raise InputError("Add a photo first.")
     style_a: Style = style_image if style_image is not None else int(style)
     result = stylize(photo, style_a, size=int(size), strength=float(strength))
     info = {"device": result.device, "seconds": round(result.seconds, 3), "size": list(result.image.size),

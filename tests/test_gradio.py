@@ -6,6 +6,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 from core.media import example_photo
+from core import contract
 from endpoint_samples import answer, endpoints
 
 
@@ -30,3 +31,13 @@ def test_a_bad_upload_gets_a_message_not_a_traceback(gradio_client, tmp_path):
     fake.write_text("not really a picture")
     with pytest.raises(Exception, match="not an image we can read"):
         gradio_client.predict(handle_file(str(fake)), "4", 256, 1.0, None, api_name="/style_transfer")
+
+
+@pytest.mark.parametrize("api_name, endpoint", [(name, endpoint) for name, endpoint in endpoints()
+                                                if any(isinstance(field, contract.ImageField) and not field.optional
+                                                       for field in endpoint.inputs)])
+def test_a_photo_demo_called_without_its_photo_asks_for_one(gradio_client, tmp_path, api_name, endpoint):
+    values = [None if isinstance(field, contract.ImageField) else getattr(field, "default", None)
+              for field in endpoint.inputs]
+    with pytest.raises(Exception, match="add a picture first"):
+        gradio_client.predict(*values, api_name=f"/{api_name}")
