@@ -20,8 +20,8 @@ from gradio import processing_utils
 from gradio.utils import get_upload_folder
 
 from core import contract
-from core.serving import SHARES
 from core.media import example_photo, example_photo_names, png_bytes
+from core.serving import SHARES
 from core.validation import InputError, read_image
 from demos import Registry, registry
 

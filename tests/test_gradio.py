@@ -5,8 +5,8 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from core.media import example_photo
 from core import contract
+from core.media import example_photo
 from endpoint_samples import answer, endpoints
 
 
