@@ -39,7 +39,12 @@ def _cached_once(data: bytes, file_name: str) -> str:
     visitors getting the same result (say, both clicked the same example) could download a
     half-written file; measured with 8 concurrent clients.
     """
-    path = Path(get_upload_folder()) / processing_utils.hash_bytes(data) / file_name
+    return _written_once(Path(get_upload_folder()) / processing_utils.hash_bytes(data) / file_name, data)
+
+
+def _written_once(path: Path, data: bytes) -> str:
+    """``path`` holding ``data``, written only if absent, under a temporary name renamed into place
+    (a reader never sees half a file)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial_file = path.with_name(f".{uuid.uuid4().hex}.part")
@@ -143,17 +148,8 @@ def _admission(queue: str) -> Callable[..., list[dict[str, Any]]]:
 @cache
 def _example_photo_files() -> tuple[str, ...]:
     """The bundled sample photos as files (clickable examples), written once per process into one folder."""
-    folder = EXAMPLES_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name in example_photo_names():
-        path = folder / f"{name.split()[0].lower()}.png"
-        if not path.exists():
-            partial_file = path.with_name(f".{uuid.uuid4().hex}.part.png")
-            example_photo(name).save(partial_file)
-            os.replace(partial_file, path)
-        paths.append(str(path))
-    return tuple(paths)
+    return tuple(_written_once(EXAMPLES_FOLDER / f"{name.split()[0].lower()}.png", png_bytes(example_photo(name)))
+                 for name in example_photo_names())
 
 
 def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:

@@ -46,10 +46,6 @@ class QueueShares:
             if not mine:
                 self._admitted.pop((queue, client), None)
 
-    def pending(self, queue: str) -> int:
-        with self._lock:
-            return sum(len(times) for (name, _), times in self._admitted.items() if name == queue)
-
     def _forget_stale(self) -> None:
         oldest_kept = time.monotonic() - self.stale_after
         for key in list(self._admitted):
