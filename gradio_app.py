@@ -1,8 +1,9 @@
 """The same demos behind a Gradio front end: one tab per registered demo, one API endpoint per ``Endpoint``.
 
-Run: ``.venv/bin/python gradio_app.py`` (port 7860). Each demo's ``ENDPOINT`` declares its
-inputs and outputs in front-end-neutral terms (core.contract); this file maps them to Gradio
-components, so no demo knows which front end calls it.
+Run: ``.venv/bin/python gradio_app.py`` (port 7860). Each demo's ``ENDPOINTS`` declare their
+inputs, outputs and insides in front-end-neutral terms (core.contract); this file maps them to
+Gradio components, so no demo knows which front end calls it. The HTTP API returns the insides
+too: pictures and figures as PNG files, tables as JSON.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from gradio.utils import get_upload_folder
 
 from core import contract
 from core.media import example_photo, example_photo_names, png_bytes
+from core.plotting import figure_png
 from core.serving import SHARES
 from core.validation import InputError, read_image
 from demos import Registry, registry
@@ -56,10 +58,11 @@ def _written_once(path: Path, data: bytes) -> str:
 def _component(field: contract.Field) -> gr.components.Component:
     if isinstance(field, contract.ImageField):
         return gr.Image(label=field.label, type="filepath", sources=["upload", "webcam", "clipboard"])
-    if isinstance(field, contract.ChoiceField):
-        return gr.Dropdown(list(field.choices), value=field.default, label=field.label)
+    if isinstance(field, contract.ChoiceField):  # Gradio's pairs are (label, value); the API takes the value
+        return gr.Dropdown([(label, value) for value, label in field.choices], value=field.default, label=field.label)
     if isinstance(field, contract.NumberField):
-        return gr.Slider(field.minimum, field.maximum, value=field.default, step=field.step, label=field.label)
+        return gr.Slider(field.minimum, field.maximum, value=field.default, step=field.step, label=field.label,
+                         precision=0 if field.integer else None)
     if isinstance(field, contract.AudioField):
         return gr.Audio(type="filepath", sources=["upload", "microphone"], label=field.label)
     if isinstance(field, contract.VideoField):  # the path goes to the demo, which checks it with core.video
@@ -70,8 +73,12 @@ def _component(field: contract.Field) -> gr.components.Component:
 
 
 def _output(output: contract.Output) -> gr.components.Component:
-    if isinstance(output, contract.ImageOutput):
-        return gr.Image(label=output.label, format="png")
+    if isinstance(output, (contract.ImageOutput, contract.FigureOutput)):
+        return gr.Image(label=output.label, format="png", show_fullscreen_button=True)
+    if isinstance(output, contract.TableOutput):
+        return gr.Dataframe(label=output.label, interactive=False, wrap=True)
+    if isinstance(output, contract.MarkdownOutput):
+        return gr.Markdown(label=output.label, show_label=True, container=True)
     if isinstance(output, contract.JsonOutput):
         return gr.JSON(label=output.label)
     if isinstance(output, contract.VideoOutput):
@@ -79,12 +86,13 @@ def _output(output: contract.Output) -> gr.components.Component:
     return gr.Textbox(label=output.label, lines=6)
 
 
-def _call(endpoint: contract.Endpoint, queue: str, request: gr.Request, *payloads: Any) -> tuple[Any, ...]:
+def _call(endpoint: contract.Endpoint, queue: str, request: gr.Request, progress: gr.Progress,
+          *payloads: Any) -> tuple[Any, ...]:
     """Run a demo on the raw payloads; bad input becomes a Gradio error message, never a traceback."""
     try:
         kwargs = {field.name: _decoded(field, payload) for field, payload in zip(endpoint.inputs, payloads)}
-        results = endpoint.run(**kwargs)
-        return tuple(_shown(output, value) for output, value in zip(endpoint.outputs, results))
+        results = endpoint.run(progress=lambda step: progress(step.fraction, desc=step.note or None), **kwargs)
+        return tuple(_shown(output, value) for output, value in zip(endpoint.results, results))
     except InputError as error:
         raise gr.Error(_as_html(str(error)), print_exception=False) from None
     except Exception:
@@ -126,6 +134,10 @@ def _shown(output: contract.Output, value: Any) -> Any:
         return None
     if isinstance(output, contract.ImageOutput):
         return _cached_once(png_bytes(value), "result.png")
+    if isinstance(output, contract.FigureOutput):
+        return _cached_once(figure_png(value), "figure.png")
+    if isinstance(output, contract.TableOutput):  # sent as {"headers": [...], "data": [[...], ...]}
+        return {"headers": list(value[0]) if value else [], "data": [list(row.values()) for row in value]}
     if isinstance(output, contract.VideoOutput):
         return _cached_once(value, "annotated.mp4")
     return value
@@ -152,8 +164,11 @@ def _example_photo_files() -> tuple[str, ...]:
                  for name in example_photo_names())
 
 
+INSIDES_HEADING = "### 🔍 How the model got there"
+
+
 def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:
-    """Inputs, a Run button and outputs for one endpoint, served under ``api_name`` in ``queue``."""
+    """Inputs, a Run button, the answer and the insides for one endpoint, served under ``api_name`` in ``queue``."""
     with gr.Row():
         with gr.Column():
             inputs = [_component(field) for field in endpoint.inputs]
@@ -162,12 +177,15 @@ def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:
             outputs = [_output(output) for output in endpoint.outputs]
     if isinstance(endpoint.inputs[0], contract.ImageField):
         gr.Examples([[path] for path in _example_photo_files()], inputs=[inputs[0]])
+    gr.Markdown(INSIDES_HEADING)
+    insides = [_output(inside) for inside in endpoint.insides]
 
-    def handler(request: gr.Request, *payloads: Any) -> tuple[Any, ...]:
-        return _call(endpoint, queue, request, *payloads)
+    # Gradio hands a Progress to the parameter whose default is one, and fills in Request by annotation
+    def handler(request: gr.Request, progress: gr.Progress = gr.Progress(), *payloads: Any) -> tuple[Any, ...]:
+        return _call(endpoint, queue, request, progress, *payloads)
 
-    run.click(handler, inputs, outputs, api_name=api_name, preprocess=False, validator=_admission(queue),
-              concurrency_id=queue, concurrency_limit=CONCURRENCY_PER_DEMO)
+    run.click(handler, inputs, outputs + insides, api_name=api_name, preprocess=False,
+              validator=_admission(queue), concurrency_id=queue, concurrency_limit=CONCURRENCY_PER_DEMO)
 
 
 UNAVAILABLE = "⚠️ This demo could not be loaded on this server; every other tab works. (The error is logged.)"
@@ -182,15 +200,15 @@ def build(demos: Registry | None = None) -> gr.Blocks:
             with gr.Tab(f"⚠️ {broken.card.title}"):
                 gr.Markdown(UNAVAILABLE)
         for demo in demos.demos:
-            card, extra = demo.CARD, getattr(demo, "EXTRA_ENDPOINTS", ())
+            card = demo.CARD
             with gr.Tab(f"{card.icon} {card.title}"):
                 gr.Markdown(card.pitch)
-                if extra:  # several endpoints: one inner tab each, one queue for the demo's model
-                    for endpoint in (demo.ENDPOINT, *extra):
+                if len(demo.ENDPOINTS) > 1:  # one inner tab each, one queue for the demo's model
+                    for endpoint in demo.ENDPOINTS:
                         with gr.Tab(endpoint.title):
                             _serve(endpoint, card.slug + endpoint.api_suffix, card.slug)
                 else:
-                    _serve(demo.ENDPOINT, card.slug, card.slug)
+                    _serve(demo.ENDPOINTS[0], card.slug, card.slug)
     return blocks.queue(max_size=None)  # bounded per demo and per visitor by core.serving instead
 
 

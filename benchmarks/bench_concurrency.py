@@ -27,7 +27,7 @@ def example_arguments(demo, folder: Path) -> list:
     from gradio_client import handle_file
 
     values = []
-    for field in demo.ENDPOINT.inputs:
+    for field in demo.ENDPOINTS[0].inputs:
         if isinstance(field, contract.ImageField):
             if field.optional:
                 values.append(None)
@@ -37,7 +37,7 @@ def example_arguments(demo, folder: Path) -> list:
             values.append(handle_file(str(path)))
         elif isinstance(field, contract.AudioField):
             values.append(handle_file(str(sorted((ROOT / "assets" / "audio_digits").glob("*.wav"))[0])))
-        elif isinstance(field, contract.TextField) and not field.default and field is demo.ENDPOINT.inputs[0]:
+        elif isinstance(field, contract.TextField) and not field.default and field is demo.ENDPOINTS[0].inputs[0]:
             values.append(sorted((ROOT / "assets" / "summarisation").glob("*.txt"))[0].read_text())
         else:
             values.append(getattr(field, "default", None))

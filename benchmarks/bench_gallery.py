@@ -1,6 +1,6 @@
 """Every demo as a visitor meets it: the first call (cold: the model loads), the warm call, and memory.
 
-Each demo runs in a fresh process, through its ``ENDPOINT`` with a bundled example input and
+Each demo runs in a fresh process, through its first endpoint with a bundled example input and
 default settings, so the figures compare across demos. A last process runs every demo in turn
 and reports the resident memory with all default models loaded (issue 11: under 3 GB).
 """
@@ -26,7 +26,7 @@ MEMORY_LIMIT_MB = 3000
 def example_kwargs(demo) -> dict:
     """A bundled photo, recording or article for the first input; every other field at its default."""
     kwargs = {}
-    for position, field in enumerate(demo.ENDPOINT.inputs):
+    for position, field in enumerate(demo.ENDPOINTS[0].inputs):
         if isinstance(field, contract.ImageField):
             kwargs[field.name] = None if field.optional else example_photo("Astronaut")
         elif isinstance(field, contract.AudioField):
@@ -46,12 +46,12 @@ def measure(name: str) -> dict:
     kwargs = example_kwargs(demo)
     before = resident_bytes()
     start = time.perf_counter()
-    demo.ENDPOINT.fn(**kwargs)
+    demo.ENDPOINTS[0].run(**kwargs)
     cold = time.perf_counter() - start
     warm = []
     for _ in range(WARM_REPEATS):
         start = time.perf_counter()
-        demo.ENDPOINT.fn(**kwargs)
+        demo.ENDPOINTS[0].run(**kwargs)
         warm.append(time.perf_counter() - start)
     return {"demo": name, "cold_s": round(cold, 3), "warm_s": round(statistics.median(warm), 3),
             "resident_mb_added": round((resident_bytes() - before) / 2**20),
@@ -66,7 +66,7 @@ def measure_all() -> dict:
 
     for name in DEMO_NAMES:
         demo = importlib.import_module(f"demos.{name}")
-        demo.ENDPOINT.fn(**example_kwargs(demo))
+        demo.ENDPOINTS[0].run(**example_kwargs(demo))
     return {"resident_mb_all_default_models": round(resident_bytes() / 2**20), "models": len(MODELS.load_counts)}
 
 
@@ -87,7 +87,7 @@ def main() -> None:
     memory = in_fresh_process("--all")
     write_result("gallery", {
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),
-        "what": f"each demo's ENDPOINT on a bundled example, defaults, fresh process: first call (cold, model "
+        "what": f"each demo's first endpoint on a bundled example, defaults, fresh process: first call (cold, model "
                 f"load included) and median of {WARM_REPEATS} warm calls on the same input (a demo may reuse work "
                 "it cached, e.g. summarisation's sentence embeddings); then every demo in one process",
         "torch_threads": 1, "rows": rows, **memory,

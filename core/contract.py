@@ -2,13 +2,14 @@
 
 A demo module exposes:
 - ``CARD``: a ``DemoCard`` (the gallery home and the navigation are built from these);
-- ``load()``: its model(s), through ``core.models.MODELS``;
+- ``load()``: its model(s), through ``core.models.MODELS``, callable with no arguments;
 - plain functions that take and return Python, numpy and PIL objects (the pages call them);
-- ``ENDPOINT``: one ``Endpoint`` that the Gradio app (and its HTTP API) serves as is, under the slug;
-- optionally ``EXTRA_ENDPOINTS``: more ``Endpoint``s (say, video next to photos), each served
-  under the slug plus its ``api_suffix``.
+- ``ENDPOINTS``: a tuple of ``Endpoint``s that the Gradio app (and its HTTP API) serves as they are,
+  each under the slug plus its ``api_suffix`` (the first has none). An endpoint returns its answer
+  (``outputs``) and then how the model got there (``insides``: figures, pictures, tables, Markdown).
 
-``check_demo`` checks a module against this when it is registered (``demos.DEMOS``).
+``check_demo`` checks a module against this when it is registered (``demos.registry``), and
+``Endpoint.run`` checks every value sent in and every result handed back.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import inspect
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, NoReturn
+from typing import Any, Callable, Iterable, Literal, NoReturn
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 MAX_FIELD_CHARS = 100_000  # core.validation.MAX_TEXT_CHARS (tests/test_contract.py keeps them equal)
@@ -75,16 +76,28 @@ class ImageField:
         return value
 
 
+Choice = tuple[str, str]  # (the value the demo and the API take, the label a visitor reads)
+
+
+def choices(values: Iterable[str], label: Callable[[str], str] = str) -> tuple[Choice, ...]:
+    """(value, label) pairs for ``values``, each labelled ``label(value)`` (the value itself by default)."""
+    return tuple((value, label(value)) for value in values)
+
+
 @dataclass(frozen=True)
 class ChoiceField:
     name: str
     label: str
-    choices: tuple[str, ...]
-    default: str
+    choices: tuple[Choice, ...]
+    default: str  # a value
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(value for value, _ in self.choices)
 
     def checked(self, value: Any) -> str:
-        if value not in self.choices:
-            _refuse(f"{self.label}: {str(value)[:40]!r} is not one of {', '.join(self.choices)}.")
+        if value not in self.values:
+            _refuse(f"{self.label}: {str(value)[:40]!r} is not one of {', '.join(self.values)}.")
         return value
 
 
@@ -96,12 +109,17 @@ class NumberField:
     maximum: float
     default: float
     step: float = 1
+    integer: bool = False  # the demo gets an int, and 2.5 is refused
 
     def checked(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             _refuse(f"{self.label}: expected a number from {self.minimum:g} to {self.maximum:g}.")
         if not self.minimum <= value <= self.maximum:
             _refuse(f"{self.label}: {value:g} is outside {self.minimum:g}-{self.maximum:g}.")
+        if self.integer:
+            if value != int(value):
+                _refuse(f"{self.label}: expected a whole number, not {value:g}.")
+            return int(value)
         return value
 
 
@@ -152,47 +170,112 @@ class FileField:
         return value
 
 
+# Outputs: each says what its value is, and ``accepts`` checks a result (None: nothing to show this time).
 @dataclass(frozen=True)
 class ImageOutput:
     label: str
+
+    def accepts(self, value: Any) -> bool:  # a PIL image
+        return _type_named(value, "PIL.Image.Image")
+
+
+@dataclass(frozen=True)
+class FigureOutput:
+    label: str  # a matplotlib Figure, shown and sent as a PNG
+
+    def accepts(self, value: Any) -> bool:
+        return _type_named(value, "matplotlib.figure.Figure")
+
+
+@dataclass(frozen=True)
+class TableOutput:
+    label: str  # rows: a list of dicts with the same keys, shown as a table and sent as JSON
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list) and all(isinstance(row, dict) and row.keys() == value[0].keys()
+                                               for row in value)
+
+
+@dataclass(frozen=True)
+class MarkdownOutput:
+    label: str  # Markdown written by the demo; visitor text in it escaped with core.markdown.plain
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
 
 
 @dataclass(frozen=True)
 class JsonOutput:
     label: str
 
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, (dict, list))
+
 
 @dataclass(frozen=True)
 class TextOutput:
     label: str
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str)
 
 
 @dataclass(frozen=True)
 class VideoOutput:
     label: str  # the value is an MP4 clip's bytes
 
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bytes)
+
+
+def _type_named(value: Any, name: str) -> bool:
+    """Whether ``value`` is an instance of the class ``module.Class`` (checked without importing its library)."""
+    return any(f"{cls.__module__}.{cls.__qualname__}" == name for cls in type(value).__mro__)
+
 
 Field = ImageField | ChoiceField | NumberField | TextField | AudioField | VideoField | FileField
-Output = ImageOutput | JsonOutput | TextOutput | VideoOutput
+Output = ImageOutput | FigureOutput | TableOutput | MarkdownOutput | JsonOutput | TextOutput | VideoOutput
+INSIDE_KINDS = (FigureOutput, ImageOutput, TableOutput, MarkdownOutput)  # what an explanation can be made of
+
+
+class ContractError(Exception):
+    """A demo that does not keep the contract; ``str(error)`` names every gap."""
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """``fn(**{field.name: value})`` returns one value per output, in order."""
+    """``fn(**{field.name: value})`` returns one value per output, then one per inside, in order.
+
+    ``fn`` may also take ``progress``, a ``core.progress.ProgressCallback`` the front end shows."""
 
     fn: Callable[..., tuple[Any, ...]]
     inputs: tuple[Field, ...]
     outputs: tuple[Output, ...]
+    insides: tuple[Output, ...] = ()  # how the model got there (INSIDE_KINDS)
     title: str = ""  # names the endpoint's tab when a demo has several
     api_suffix: str = ""  # appended to the slug for the API name, e.g. "_video"
 
-    def run(self, **values: Any) -> tuple[Any, ...]:
-        """``fn`` on values each checked by its field first (``InputError`` for the first bad one)."""
-        return self.fn(**{field.name: field.checked(values.get(field.name)) for field in self.inputs})
+    @property
+    def results(self) -> tuple[Output, ...]:
+        return (*self.outputs, *self.insides)
 
+    @property
+    def takes_progress(self) -> bool:
+        return "progress" in inspect.signature(self.fn).parameters
 
-class ContractError(Exception):
-    """A demo module that does not declare what the front ends need; ``str(error)`` lists every gap."""
+    def run(self, progress: Callable[..., None] | None = None, **values: Any) -> tuple[Any, ...]:
+        """``fn`` on values each checked by its field first (``InputError`` for the first bad one); its
+        results checked against ``outputs`` and ``insides`` (``ContractError``)."""
+        checked = {field.name: field.checked(values.get(field.name)) for field in self.inputs}
+        results = self.fn(**checked, progress=progress) if self.takes_progress else self.fn(**checked)
+        if not isinstance(results, tuple) or len(results) != len(self.results):
+            raise ContractError(f"{self.fn.__name__} returned {len(results) if isinstance(results, tuple) else 1} "
+                                f"values for {len(self.results)} outputs and insides")
+        wrong = [result.label for result, value in zip(self.results, results)
+                 if value is not None and not result.accepts(value)]
+        if wrong:
+            raise ContractError(f"{self.fn.__name__} returned the wrong kind of value for {', '.join(wrong)}")
+        return results
 
 
 def check_demo(module: Any, static_card: DemoCard | None = None) -> None:
@@ -215,12 +298,17 @@ def check_demo(module: Any, static_card: DemoCard | None = None) -> None:
                     and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)]
         if required:
             problems.append(f"load() needs {', '.join(required)}: it must load the bundled model with no arguments")
-    endpoints = (getattr(module, "ENDPOINT", None), *getattr(module, "EXTRA_ENDPOINTS", ()))
+    endpoints = getattr(module, "ENDPOINTS", None)
+    if not isinstance(endpoints, tuple) or not endpoints:
+        problems.append("ENDPOINTS is not a tuple of Endpoints")
+        endpoints = ()
     for endpoint in endpoints:
         problems.extend(_endpoint_problems(endpoint))
     suffixes = [getattr(endpoint, "api_suffix", None) for endpoint in endpoints]
     if len(set(suffixes)) != len(suffixes):
         problems.append("two endpoints share an api_suffix (their API names would clash)")
+    if len(endpoints) > 1 and not all(getattr(endpoint, "title", "") for endpoint in endpoints):
+        problems.append("an endpoint among several has no title (it names the endpoint's tab)")
     if problems:
         raise ContractError(f"{getattr(module, '__name__', module)}: " + "; ".join(problems))
 
@@ -238,9 +326,26 @@ def _endpoint_problems(endpoint: Any) -> list[str]:
         problems.append(f"{endpoint.fn.__name__} has two inputs of the same name")
     if not endpoint.outputs:
         problems.append(f"{endpoint.fn.__name__} declares no outputs")
+    if not endpoint.insides:
+        problems.append(f"{endpoint.fn.__name__} declares no insides (how the model got there)")
+    if not all(isinstance(inside, INSIDE_KINDS) for inside in endpoint.insides):
+        problems.append(f"{endpoint.fn.__name__}: insides are figures, images, tables or Markdown")
+    labels = [result.label for result in endpoint.results]
+    if len(set(labels)) != len(labels):
+        problems.append(f"{endpoint.fn.__name__} has two outputs of the same label")
     for field in endpoint.inputs:
-        if isinstance(field, ChoiceField) and field.default not in field.choices:
-            problems.append(f"{field.name}: the default {field.default!r} is not a choice")
-        if isinstance(field, NumberField) and not field.minimum <= field.default <= field.maximum:
-            problems.append(f"{field.name}: the default {field.default:g} is outside its range")
+        problems.extend(f"{field.name}: {problem}" for problem in _field_problems(field))
     return problems
+
+
+def _field_problems(field: Field) -> list[str]:
+    if isinstance(field, ChoiceField):
+        return [] if field.default in field.values else [f"the default {field.default!r} is not a choice"]
+    if isinstance(field, NumberField):
+        problems = [] if field.minimum <= field.default <= field.maximum else \
+            [f"the default {field.default:g} is outside its range"]
+        numbers = (field.minimum, field.maximum, field.default, field.step)
+        if field.integer and not all(float(number).is_integer() for number in numbers):
+            problems.append("an integer field needs whole-number bounds, default and step")
+        return problems
+    return []

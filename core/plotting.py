@@ -1,6 +1,7 @@
 """Small matplotlib figures the demos use to show their insides (thread-safe: no pyplot)."""
 from __future__ import annotations
 
+import io
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -54,3 +55,10 @@ def feature_maps_figure(
             grid_axes.imshow(shown[index], cmap="viridis", interpolation="nearest")
             grid_axes.set_title(names[index] if names else str(index), fontsize=6, pad=1)
     return figure
+
+
+def figure_png(figure: Figure, dpi: int = 110) -> bytes:
+    """A figure as PNG bytes: how a front end that cannot draw matplotlib (Gradio, the HTTP API) shows it."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()

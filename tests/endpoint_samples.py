@@ -14,7 +14,7 @@ QUICK = {"max_steps": 60}  # fields whose default is a long run (a whole Pong ga
 def endpoints() -> list[tuple[str, contract.Endpoint]]:
     """(API name, endpoint) for every endpoint the Gradio app serves."""
     return [(demo.CARD.slug + endpoint.api_suffix, endpoint)
-            for demo in DEMOS for endpoint in (demo.ENDPOINT, *getattr(demo, "EXTRA_ENDPOINTS", ()))]
+            for demo in DEMOS for endpoint in demo.ENDPOINTS]
 
 
 def sample_file(field: contract.Field, folder: Path) -> Path | None:
@@ -39,10 +39,10 @@ def sample_file(field: contract.Field, folder: Path) -> Path | None:
 
 
 def answer(client, api_name: str, endpoint: contract.Endpoint, folder: Path) -> tuple[Any, ...]:
-    """The endpoint's outputs for its sample call, checked to be one non-empty value per declared output."""
+    """The endpoint's outputs and insides for its sample call, checked to be one non-empty value per declared one."""
     results = client.predict(*sample_values(endpoint, folder), api_name=f"/{api_name}")
     results = results if isinstance(results, tuple) else (results,)
-    assert len(results) == len(endpoint.outputs)
+    assert len(results) == len(endpoint.results)
     assert all(result not in (None, "", {}) for result in results), results
     return results
 

@@ -12,7 +12,7 @@ from endpoint_samples import QUICK, sample_file
 
 pytestmark = pytest.mark.usefixtures("failure_screenshot")
 RESULT_TIMEOUT_MS = 120_000
-TABS = [(demo, endpoint) for demo in DEMOS for endpoint in (demo.ENDPOINT, *getattr(demo, "EXTRA_ENDPOINTS", ()))]
+TABS = [(demo, endpoint) for demo in DEMOS for endpoint in demo.ENDPOINTS]
 TAB_IDS = [demo.CARD.slug + endpoint.api_suffix for demo, endpoint in TABS]
 
 
@@ -23,7 +23,7 @@ def server_url(request):
 
 def open_tab(page, demo, endpoint):
     page.get_by_role("tab", name=f"{demo.CARD.icon} {demo.CARD.title}").click()
-    if endpoint.title and getattr(demo, "EXTRA_ENDPOINTS", ()):
+    if endpoint.title and len(demo.ENDPOINTS) > 1:
         page.get_by_role("tab", name=endpoint.title, exact=True).click()
     return page.get_by_role("tabpanel").filter(visible=True).last
 

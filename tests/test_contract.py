@@ -8,7 +8,7 @@ from core import contract
 from core.validation import MAX_TEXT_CHARS, InputError
 from demos import DEMOS
 
-ENDPOINTS = [endpoint for demo in DEMOS for endpoint in (demo.ENDPOINT, *getattr(demo, "EXTRA_ENDPOINTS", ()))]
+ENDPOINTS = [endpoint for demo in DEMOS for endpoint in demo.ENDPOINTS]
 
 
 def test_a_text_field_allows_what_a_pasted_text_may_hold():
@@ -30,15 +30,69 @@ def test_numbers_inside_the_range_pass_unchanged():
 
 
 def test_choices_not_offered_are_refused():
-    field = contract.ChoiceField("sampler", "Sampler", ("DDIM", "DDPM"), "DDIM")
+    field = contract.ChoiceField("sampler", "Sampler", contract.choices(("DDIM", "DDPM")), "DDIM")
     assert field.checked("DDPM") == "DDPM"
     with pytest.raises(InputError, match="not one of DDIM, DDPM"):
         field.checked("../../etc/passwd")
 
 
+def test_a_choice_is_sent_as_its_value_and_its_label_is_refused():
+    field = contract.ChoiceField("agent", "Agent", (("policy", "PPO agent"), ("random", "Random agent")), "policy")
+    assert field.checked("random") == "random"
+    with pytest.raises(InputError, match="not one of policy, random"):
+        field.checked("Random agent")
+
+
+def test_an_integer_field_hands_the_demo_an_int_and_refuses_fractions():
+    field = contract.NumberField("count", "Count", 1, 10, 3, integer=True)
+    assert field.checked(4.0) == 4 and type(field.checked(4.0)) is int
+    with pytest.raises(InputError, match="Count: expected a whole number, not 2.5"):
+        field.checked(2.5)
+
+
+def test_every_integer_field_of_every_demo_gives_its_demo_ints():
+    fields = [field for endpoint in ENDPOINTS for field in endpoint.inputs
+              if isinstance(field, contract.NumberField) and field.integer]
+    assert len(fields) >= 8  # seeds, counts, steps, beams, sizes
+    for field in fields:
+        assert type(field.checked(float(field.default))) is int
+
+
+def test_a_result_of_the_wrong_kind_or_count_breaks_the_contract_loudly():
+    def endpoint(results):
+        return contract.Endpoint(fn=lambda: results, inputs=(), outputs=(contract.TextOutput("Answer"),),
+                                 insides=(contract.TableOutput("Scores"),))
+
+    assert endpoint(("yes", [{"a": 1}, {"a": 2}])).run() == ("yes", [{"a": 1}, {"a": 2}])
+    with pytest.raises(contract.ContractError, match="returned 1 values for 2"):
+        endpoint(("yes",)).run()
+    with pytest.raises(contract.ContractError, match="wrong kind of value for Scores"):
+        endpoint(("yes", [{"a": 1}, {"b": 2}])).run()
+
+
+def test_an_endpoint_without_insides_or_with_an_unknown_kind_of_inside_is_refused_at_registration():
+    bare = contract.Endpoint(fn=lambda text: ("",), inputs=(contract.TextField("text", "Text"),),
+                             outputs=(contract.TextOutput("Out"),))
+    with pytest.raises(contract.ContractError, match="declares no insides"):
+        contract.check_demo(_demo(ENDPOINTS=(bare,)))
+    video_inside = contract.Endpoint(fn=lambda text: ("", b""), inputs=(contract.TextField("text", "Text"),),
+                                     outputs=(contract.TextOutput("Out"),), insides=(contract.VideoOutput("Clip"),))
+    with pytest.raises(contract.ContractError, match="insides are figures, images, tables or Markdown"):
+        contract.check_demo(_demo(ENDPOINTS=(video_inside,)))
+
+
+def test_a_demo_passes_progress_to_its_endpoint_only_when_it_asks_for_it():
+    seen = []
+    asks = contract.Endpoint(fn=lambda progress: (str(progress is not None),), inputs=(),
+                             outputs=(contract.TextOutput("Out"),))
+    assert asks.run(progress=seen.append) == ("True",)
+    silent = contract.Endpoint(fn=lambda: ("ok",), inputs=(), outputs=(contract.TextOutput("Out"),))
+    assert silent.run(progress=seen.append) == ("ok",)
+
+
 def test_an_endpoint_refuses_a_bad_value_before_its_demo_runs():
     calls = []
-    endpoint = contract.Endpoint(fn=lambda **values: calls.append(values) or (None,),
+    endpoint = contract.Endpoint(fn=lambda text, n: calls.append({"text": text, "n": n}) or (None,),
                                  inputs=(contract.TextField("text", "Text"), contract.NumberField("n", "N", 1, 5, 2)),
                                  outputs=(contract.TextOutput("Out"),))
     with pytest.raises(InputError, match="Text: the text is too long"):
@@ -61,10 +115,10 @@ def _demo(**overrides):
     from types import SimpleNamespace
 
     card = contract.DemoCard("toy", "Toy", "🧸", "A toy.", ("test",), ("text",))
-    endpoint = contract.Endpoint(fn=lambda text: ("",), inputs=(contract.TextField("text", "Text"),),
-                                 outputs=(contract.TextOutput("Out"),))
+    endpoint = contract.Endpoint(fn=lambda text: ("", ""), inputs=(contract.TextField("text", "Text"),),
+                                 outputs=(contract.TextOutput("Out"),), insides=(contract.MarkdownOutput("How"),))
     return SimpleNamespace(**{"__name__": "demos.toy", "CARD": card, "load": lambda: object(),
-                              "ENDPOINT": endpoint, **overrides})
+                              "ENDPOINTS": (endpoint,), **overrides})
 
 
 def test_a_demo_whose_load_needs_an_argument_is_refused_at_registration():
@@ -76,10 +130,10 @@ def test_a_demo_whose_load_needs_an_argument_is_refused_at_registration():
 
 
 def test_an_endpoint_that_cannot_take_its_inputs_is_refused_at_registration():
-    endpoint = contract.Endpoint(fn=lambda words: ("",), inputs=(contract.TextField("text", "Text"),),
-                                 outputs=(contract.TextOutput("Out"),))
+    endpoint = contract.Endpoint(fn=lambda words: ("", ""), inputs=(contract.TextField("text", "Text"),),
+                                 outputs=(contract.TextOutput("Out"),), insides=(contract.MarkdownOutput("How"),))
     with pytest.raises(contract.ContractError, match="takes no text"):
-        contract.check_demo(_demo(ENDPOINT=endpoint))
+        contract.check_demo(_demo(ENDPOINTS=(endpoint,)))
     with pytest.raises(contract.ContractError, match="CARD is not a DemoCard"):
         contract.check_demo(_demo(CARD={"slug": "toy"}))
     contract.check_demo(_demo())
@@ -104,7 +158,7 @@ def test_a_demo_that_fails_to_import_becomes_an_error_tab_and_the_others_still_a
     _, url, _ = app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     try:
         assert gradio_app.UNAVAILABLE in str(app.config)
-        answer(Client(url, verbose=False), "style_transfer", partial_gallery.demos[0].ENDPOINT, tmp_path)
+        answer(Client(url, verbose=False), "style_transfer", partial_gallery.demos[0].ENDPOINTS[0], tmp_path)
     finally:
         app.close()
 

@@ -25,7 +25,7 @@ def test_every_demo_declares_a_page_and_a_thumbnail():
         card = demo.CARD
         assert card.thumbnail.exists(), card.slug
         assert Path(card.page).exists(), card.slug
-        assert demo.ENDPOINT.inputs and demo.ENDPOINT.outputs
+        assert all(endpoint.inputs and endpoint.outputs and endpoint.insides for endpoint in demo.ENDPOINTS)
 
 
 def test_cards_read_from_source_are_the_demos_own_cards():

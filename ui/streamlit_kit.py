@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
@@ -13,6 +12,7 @@ from PIL import Image
 from core.audio import AUDIO_TYPES, MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS
 from core.contract import DemoCard
 from core.documents import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, read_document
+from core.markdown import code_words, plain  # noqa: F401 (the pages call kit.plain, kit.code_words)
 from core.media import csv_bytes, example_photo, example_photo_names, json_bytes, png_bytes
 from core.validation import MB, InputError, read_image
 from core.video import MAX_VIDEO_BYTES, MAX_VIDEO_SECONDS, VIDEO_TYPES
@@ -21,18 +21,6 @@ IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 DOCUMENT_FILES = (f"{', '.join('.' + t for t in DOCUMENT_TYPES)}; up to {MAX_DOCUMENT_BYTES / MB:.0f} MB; "
                   "scanned PDFs have no text to read")
 log = logging.getLogger("neural_gallery")
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^])")
-
-
-def plain(text: str) -> str:
-    """``text`` shown as itself wherever Streamlit renders Markdown: visitor strings (file names, titles,
-    texts quoted in messages) could otherwise carry links, images fetched from anywhere, or colour tags."""
-    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
-
-
-def code_words(words: list[str]) -> str:
-    """Markdown showing each word as code; a backtick inside one would end its code span early."""
-    return " ".join(f"`{word.replace('`', 'ˋ')}`" for word in words)
 
 
 def notice(text: str, icon: str = "ℹ️") -> None:
