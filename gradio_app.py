@@ -21,6 +21,7 @@ from gradio import processing_utils
 from gradio.utils import get_upload_folder
 
 from core import contract
+from core.markdown import plain
 from core.media import example_photo, example_photo_names, png_bytes
 from core.plotting import figure_png
 from core.serving import SHARES
@@ -72,13 +73,29 @@ def _component(field: contract.Field) -> gr.components.Component:
     return gr.Textbox(value=field.default, lines=field.lines, label=field.label)
 
 
+INSIDES_HEADING = "### 🔍 How the model got there"
+INSIDE_CLASS = "inside"  # marks each inside's box (the browser test finds them by it)
+INSIDE_MIN_WIDTH = 420
+SHORT_LABEL = 80  # characters: a title, set in bold; longer, a caption
+
+
+def _inside(inside: contract.Output) -> gr.components.Component:
+    """One inside in its own box, wide enough that two or three share a row, under its label written out in
+    full (a component's own label floats over its picture, and some labels are a caption's length)."""
+    with gr.Column(min_width=INSIDE_MIN_WIDTH, elem_classes=[INSIDE_CLASS]):
+        gr.Markdown(f"**{plain(inside.label)}**" if len(inside.label) <= SHORT_LABEL else plain(inside.label))
+        component = _output(inside)
+        component.show_label = False
+        return component
+
+
 def _output(output: contract.Output) -> gr.components.Component:
     if isinstance(output, (contract.ImageOutput, contract.FigureOutput)):
-        return gr.Image(label=output.label, format="png", show_fullscreen_button=True)
+        return gr.Image(label=output.label, format="png")
     if isinstance(output, contract.TableOutput):
         return gr.Dataframe(label=output.label, interactive=False, wrap=True)
     if isinstance(output, contract.MarkdownOutput):
-        return gr.Markdown(label=output.label, show_label=True, container=True)
+        return gr.Markdown(container=True)  # a Markdown box shows no label: _inside writes it above
     if isinstance(output, contract.JsonOutput):
         return gr.JSON(label=output.label)
     if isinstance(output, contract.VideoOutput):
@@ -164,7 +181,6 @@ def _example_photo_files() -> tuple[str, ...]:
                  for name in example_photo_names())
 
 
-INSIDES_HEADING = "### 🔍 How the model got there"
 
 
 def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:
@@ -178,7 +194,8 @@ def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:
     if isinstance(endpoint.inputs[0], contract.ImageField):
         gr.Examples([[path] for path in _example_photo_files()], inputs=[inputs[0]])
     gr.Markdown(INSIDES_HEADING)
-    insides = [_output(inside) for inside in endpoint.insides]
+    with gr.Row(equal_height=False):  # side by side where they fit, wrapping onto more rows where not
+        insides = [_inside(inside) for inside in endpoint.insides]
 
     # Gradio hands a Progress to the parameter whose default is one, and fills in Request by annotation
     def handler(request: gr.Request, progress: gr.Progress = gr.Progress(), *payloads: Any) -> tuple[Any, ...]:

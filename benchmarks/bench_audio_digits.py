@@ -60,7 +60,7 @@ def main() -> None:
                "cores": os.cpu_count(), "load_average_at_start": round(os.getloadavg()[0], 2),
                "measured_at": time.strftime("%Y-%m-%d %H:%M"),
                "target_ms": 50}
-    for classifier in audio_digits.CLASSIFIERS.values():
+    for classifier in audio_digits.CLASSIFIERS:
         latency[classifier] = measure(clip, classifier)
         print(classifier, latency[classifier], flush=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}

@@ -348,7 +348,7 @@ def make_long_text(path: Path) -> str:
 
 def _translation_request(path: Path, count: int) -> str:
     """``count`` sentences whose text just fits one translation request (MAX_SOURCE_CHARS, if
-    demos/translation.py has it): the longest sentences that many may be."""
+    demos.translation has it): the longest sentences that many may be."""
     from demos import translation
 
     budget = getattr(translation, "MAX_SOURCE_CHARS", 660 * count)

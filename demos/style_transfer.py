@@ -23,7 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from core.contract import ASSETS, ChoiceField, DemoCard, Endpoint, ImageField, ImageOutput, JsonOutput, NumberField
+from core.contract import (ASSETS, ChoiceField, DemoCard, Endpoint, FigureOutput, ImageField, ImageOutput, JsonOutput,
+                           MarkdownOutput, NumberField, choices)
 from core.device import onnx_providers, provider_device
 from core.media import resize_longer_side
 from core.models import MODELS
@@ -244,23 +245,28 @@ own vector towards a painting's is a gentle "strength" control.
 
 # --- Gradio / HTTP endpoint -------------------------------------------------------------
 
-def _endpoint(photo: Image.Image, style: str, size: float, strength: float,
-              style_image: Image.Image | None = None) -> tuple[Image.Image, dict]:
-    style_a: Style = style_image if style_image is not None else int(style)
-    result = stylize(photo, style_a, size=int(size), strength=float(strength))
+def _endpoint(photo: Image.Image, style: str, size: int, strength: float,
+              style_image: Image.Image | None = None) -> tuple[Image.Image, dict, Image.Image, Figure, str]:
+    style_a: Style = style_image if style_image is not None else int(style)  # the value is the style's number
+    result = stylize(photo, style_a, size=size, strength=strength)
     info = {"device": result.device, "seconds": round(result.seconds, 3), "size": list(result.image.size),
-            "style": "your style picture" if style_image is not None else int(style)}
-    return result.image, info
+            "style": "your style picture" if style_image is not None else style_a}
+    # the page's insides: the photo as the network saw it, and How it works with the vectors that steered it
+    return result.image, info, result.content, explain(result), HOW_IT_WORKS
 
 
-ENDPOINT = Endpoint(
+ENDPOINTS = (Endpoint(
     fn=_endpoint,
     inputs=(
         ImageField("photo", "Your photo"),
-        ChoiceField("style", "Built-in style", tuple(str(i) for i in range(BUILTIN_STYLE_COUNT)), "19"),
-        NumberField("size", "Output size (longer side, px)", 128, 1024, 512, step=64),
+        ChoiceField("style", "Built-in style", choices(map(str, range(BUILTIN_STYLE_COUNT)), lambda value: f"#{value}"),
+                    "19"),
+        NumberField("size", "Output size (longer side, px)", 128, 1024, 512, step=64, integer=True),
         NumberField("strength", "Style strength", 0.0, 1.0, 1.0, step=0.05),
         ImageField("style_image", "Or a style picture (overrides the built-in style)", optional=True),
     ),
     outputs=(ImageOutput("Stylised"), JsonOutput("Details")),
-)
+    insides=(ImageOutput("Your photo as the network saw it (resized)"),
+             FigureOutput("What steered the network: the weight of each built-in style, or the style vectors"),
+             MarkdownOutput("How it works")),
+),)

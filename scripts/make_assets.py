@@ -78,7 +78,7 @@ def emotion_assets() -> None:
 
     result = emotion.recognise(example_photo("Astronaut"))
     thumbnail = result.annotated.crop((0, 0, 512, 288)).resize(THUMBNAIL, Image.LANCZOS)
-    inset = emotion.gradcam_overlay(emotion.look_inside(result.faces[0]), size=116)
+    inset = emotion.gradcam_overlay(emotion.explain(result.faces[0]), size=116)
     thumbnail.paste(Image.new("RGB", (120, 120), "white"), (THUMBNAIL[0] - 128, THUMBNAIL[1] - 128))
     thumbnail.paste(inset, (THUMBNAIL[0] - 126, THUMBNAIL[1] - 126))
     thumbnail.save(ASSETS / "thumbnails" / "emotion.png", optimize=True)
@@ -133,7 +133,7 @@ def translation_assets() -> None:
     from demos import translation
 
     result = translation.translate(translation.example_sentences()["en"][0])
-    figure = translation.explain(result)["figure"]
+    figure = translation.explain(result).figure
     figure.set_size_inches(4.8, 2.7)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, facecolor="white")
@@ -160,7 +160,7 @@ def atari_assets() -> None:
 
     moments = []
     episode = atari.play("pong", atari.REPLAY_SEED, 100,
-                         progress=lambda progress: moments.append(progress.frame) if progress.decisions == 100 else None)
+                         progress=lambda progress: moments.append(progress.preview) if progress.done == 100 else None)
     thumbnail = Image.new("RGB", THUMBNAIL, (24, 26, 33))
     thumbnail.paste(Image.fromarray(moments[-1]).resize((360, 270), Image.LANCZOS), (0, 0))
     for index, frame in enumerate(atari.input_stack(episode, episode.decisions - 1)):

@@ -1,4 +1,4 @@
-"""Train the class-conditional DCGAN of demos/image_generation.py on Fashion-MNIST and export it.
+"""Train the class-conditional DCGAN of demos/image_generation/ on Fashion-MNIST and export it.
 
     apt-get install -y dataset-fashion-mnist          # the data (once)
     python scripts/train_gan.py --minutes 60          # resumable: rerun to continue

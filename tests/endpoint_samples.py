@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from core import contract
-from core.media import example_photo
+from core.media import example_photo, example_photo_names
 from demos import DEMOS
 
 QUICK = {"max_steps": 60}  # fields whose default is a long run (a whole Pong game)
@@ -23,7 +23,7 @@ def sample_file(field: contract.Field, folder: Path) -> Path | None:
         if field.optional:
             return None
         path = folder / "photo.jpg"
-        example_photo("Coffee").save(path)
+        example_photo(example_photo_names()[0]).save(path)  # the first example, as a visitor clicks it: a face
         return path
     if isinstance(field, contract.AudioField):
         from demos.audio_digits import example_recordings

@@ -90,8 +90,10 @@ def test_a_short_episode_with_the_shipped_policy_writes_a_playable_video(short_e
     np.testing.assert_allclose(episode.probabilities.sum(1), 1, atol=1e-5)
     assert np.isfinite(episode.values).all()
     assert episode.frames.shape == (SHORT + 1, 84, 84) and len(episode.screens) == SHORT + 1
-    assert [report.decisions for report in episode.reports] == list(range(1, SHORT + 1))
-    assert episode.reports[-1].score == episode.score == episode.rewards.sum()
+    assert [report.done for report in episode.reports] == list(range(1, SHORT + 1))
+    assert {report.total for report in episode.reports} == {SHORT}
+    assert episode.reports[-1].note == f"score {episode.score:+g}" and episode.score == episode.rewards.sum()
+    assert episode.reports[-1].preview.shape == frames[-1].shape  # the live view shows the replay's frame
 
 
 def test_a_fixed_seed_gives_the_same_game_and_another_seed_another(short_episode):
@@ -104,7 +106,7 @@ def test_a_fixed_seed_gives_the_same_game_and_another_seed_another(short_episode
 
 
 def test_the_random_agent_starts_from_the_same_screen_and_has_no_critic(short_episode):
-    random = atari.play("pong", seed=3, max_steps=40, agent="Random agent")
+    random = atari.play("pong", seed=3, max_steps=40, agent="random")
     np.testing.assert_array_equal(random.frames[0], short_episode.frames[0])  # same no-op start
     np.testing.assert_allclose(random.probabilities, 1 / 6)
     assert np.isnan(random.values).all() and random.agent == "random"
@@ -142,6 +144,8 @@ def test_the_time_limit_keeps_the_replay_so_far():
     (lambda: atari.play("pong", max_steps=0), "episode length"),
     (lambda: atari.play("pong", max_steps=10**7), "episode length"),
     (lambda: atari.play("pong", agent="human"), "Unknown agent"),
+    (lambda: atari.play("Pong"), "Unknown game 'Pong'"),  # the label: the demo takes values
+    (lambda: atari.play("pong", agent="PPO agent"), "Unknown agent 'PPO agent'"),
 ])
 def test_bad_requests_get_a_clear_message(call, message):
     with pytest.raises(InputError, match=message):
@@ -214,7 +218,7 @@ def test_an_uploaded_policy_plays_and_explains_with_its_own_weights():
         tensors["critic.bias"] += 100.0
 
     episode = atari.play("pong", seed=3, max_steps=20,
-                         policy=atari.uploaded_policy("Pong", "fire.safetensors", edited(always_fire)))
+                         policy=atari.uploaded_policy("pong", "fire.safetensors", edited(always_fire)))
     assert (episode.actions == 1).all() and episode.probabilities[:, 1].min() > 0.999
     assert episode.values.min() > 50
     found = atari.saliency(episode, 5)  # its own network: no pixel moves a blind actor
@@ -301,26 +305,65 @@ def test_page_says_when_no_policy_is_shipped(gallery, monkeypatch, tmp_path):
 
 
 def test_gradio_endpoint_returns_the_replay_and_every_decision(gradio_client):
-    video, details = gradio_client.predict("Pong", "PPO agent", 5, 50, None, api_name="/atari")
+    video, details, *insides = gradio_client.predict("pong", "policy", 5, 50, None, api_name="/atari")
     assert len(decoded(Path(video).read_bytes())) == 50
     assert details["decisions"] == 50 and len(details["steps"]) == 50 and details["stopped_early"] == "steps"
     assert set(details["steps"][0]) == {"action", "reward", "value", "probabilities"}
     assert details["policy"] == "shipped policy"
+    mind, overlay, frames, decision, curve, note = insides
+    for picture in (mind, overlay, frames, decision, curve):
+        with Image.open(picture) as shown:
+            assert shown.format == "PNG"
+    assert note.startswith("**Decision 49**")  # the last of a short episode
 
 
 def test_gradio_endpoint_plays_an_uploaded_policy(gradio_client, tmp_path):
     path = tmp_path / "mine.safetensors"
     path.write_bytes(shipped_bytes())
-    _, details = gradio_client.predict("Pong", "PPO agent", 5, 20, handle_file(str(path)), api_name="/atari")
+    _, details, *_ = gradio_client.predict("pong", "policy", 5, 20, handle_file(str(path)), api_name="/atari")
     assert details["policy"] == "your upload mine.safetensors" and details["decisions"] == 20
     path.write_bytes(edited(as_breakout))
     with pytest.raises(Exception, match="does not fit the Pong agent"):
-        gradio_client.predict("Pong", "PPO agent", 5, 20, handle_file(str(path)), api_name="/atari")
+        gradio_client.predict("pong", "policy", 5, 20, handle_file(str(path)), api_name="/atari")
 
 
 def test_gradio_endpoint_explains_an_absurd_seed(gradio_client):
-    with pytest.raises(Exception, match="seed must be a whole number"):
-        gradio_client.predict("Pong", "PPO agent", 2.5, 50, None, api_name="/atari")
+    with pytest.raises(Exception, match="expected a whole number, not 2.5"):
+        gradio_client.predict("pong", "policy", 2.5, 50, None, api_name="/atari")
+
+
+def endpoint_defaults(**changes) -> dict:
+    defaults = {field.name: getattr(field, "default", None) for field in atari.ENDPOINTS[0].inputs}
+    return defaults | {"max_steps": 60} | changes
+
+
+def test_the_endpoint_shows_the_pages_insides_of_the_moment_it_inspects_first(short_episode):
+    """A moment inspected as the page does at first: its step, gradient saliency, the training record."""
+    endpoint = atari.ENDPOINTS[0]
+    reported = []
+    results = endpoint.run(progress=reported.append, **endpoint_defaults())
+    assert all(result is not None and kind.accepts(result) for kind, result in zip(endpoint.results, results))
+    _, details, _, overlay, _, _, curve, note = results
+    episode = atari.play("pong", atari.REPLAY_SEED, 60)  # what the page shows of the same game
+    step = atari.default_step(episode)
+    assert step == 59 and atari.default_step(short_episode) == 150
+    expected = atari.saliency_overlay(episode, step, atari.saliency(episode, step, "gradient"))
+    np.testing.assert_array_equal(np.asarray(overlay), np.asarray(expected))
+    assert curve.size == Image.open(atari.learning_curve("pong")).size
+    assert all(value in note for value in atari.moment_numbers(episode, step).values())
+    assert atari.training_note("pong") in note and details["decisions"] == 60
+    assert [report.done for report in reported] == list(range(1, 61)) and reported[-1].preview is not None
+
+
+def test_the_endpoint_inspects_the_random_agents_moment_too():
+    results = atari.ENDPOINTS[0].run(**endpoint_defaults(agent="random", max_steps=5))
+    assert all(result is not None for result in results) and results[-1].startswith("**Decision 4**")
+
+
+@pytest.mark.parametrize("field, label", [("agent", "PPO agent"), ("game", "Pong")])
+def test_the_endpoint_takes_values_and_refuses_a_label(field, label):
+    with pytest.raises(InputError, match=f"'{label}' is not one of"):
+        atari.ENDPOINTS[0].run(**endpoint_defaults(**{field: label}))
 
 
 def test_training_goes_on_from_the_shipped_policy_when_no_checkpoint_is_left(tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from gradio_client import handle_file
+from matplotlib.figure import Figure
 
 from core.audio import read_audio, resample, wav_bytes
 from core.validation import InputError
@@ -49,7 +50,7 @@ def test_mfcc_shapes_follow_the_settings(window, hop, n_mels, n_mfcc):
 
 def test_each_pipeline_plot_has_a_caption_naming_its_settings():
     steps = audio_digits.pipeline(tone(0.5), audio_digits.MfccSettings(512, 64, 24, 13))
-    captions = [caption for _, caption in audio_digits.explain(steps)]
+    captions = [step.caption for step in audio_digits.explain(steps).steps]
     assert len(captions) == 4
     assert "512-sample" in captions[0] and "4000 Hz" in captions[0]  # window and Nyquist frequency
     assert "24 triangles" in captions[1] and "first 13 of 24" in captions[3]
@@ -131,13 +132,40 @@ def test_say_it_again_keeps_the_recent_recordings_for_comparison(gallery):
 
 
 def test_gradio_endpoint_names_the_digit(gradio_client, tmp_path):
-    text, details = gradio_client.predict(
-        handle_file(str(spoken("seven", tmp_path))), "CNN on log-mel (default)", api_name="/audio_digits")
+    text, details, *insides = gradio_client.predict(
+        handle_file(str(spoken("seven", tmp_path))), "cnn", api_name="/audio_digits")
     assert text == "7"
+    assert len(insides) == len(audio_digits.ENDPOINTS[0].insides) and all(insides)  # a PNG file each
+
+
+def test_endpoint_takes_the_classifier_value_and_refuses_its_label(tmp_path):
+    endpoint = audio_digits.ENDPOINTS[0]
+    recording = str(spoken("seven", tmp_path))
+    assert endpoint.run(recording=recording, classifier="baseline")[0] == "7"
+    with pytest.raises(InputError, match="not one of cnn, baseline"):
+        endpoint.run(recording=recording, classifier="CNN on log-mel (default)")
+
+
+def test_endpoint_insides_are_the_pages_figures_on_its_default_settings():
+    """The sample call's insides: the probabilities, the waveform with its words, and the four pipeline
+    steps labelled with the captions the page shows under them at its default (training) settings."""
+    endpoint = audio_digits.ENDPOINTS[0]
+    recording = audio_digits.example_recordings()["seven"]
+    digits, _, probabilities, waveform, *steps = endpoint.run(recording=str(recording), classifier="cnn")
+    assert all(isinstance(inside, Figure) for inside in (probabilities, waveform, *steps))
+    assert digits == "7" and [text.get_text() for text in waveform.axes[0].texts] == ["7"]  # the word found
+    assert [bar.get_height() for bar in probabilities.axes[0].patches][7] > 0.5
+    result = audio_digits.classify(recording)
+    page = audio_digits.explain(audio_digits.pipeline(result.samples, audio_digits.MODEL_SETTINGS))
+    assert [inside.label for inside in endpoint.insides[2:]] == [step.caption for step in page.steps]
+    for ours, theirs in zip(steps, page.steps):
+        assert ours.axes[0].get_title() == theirs.figure.axes[0].get_title()
+        if theirs.figure.axes[0].images:  # the heatmaps hold the same numbers
+            assert np.array_equal(ours.axes[0].images[0].get_array(), theirs.figure.axes[0].images[0].get_array())
 
 
 def test_gradio_endpoint_answers_bad_audio_with_a_message(gradio_client, tmp_path):
     silence = tmp_path / "silence.wav"
     silence.write_bytes(wav_bytes(np.zeros(8000, np.float32), 8000))
     with pytest.raises(Exception, match="silent"):
-        gradio_client.predict(handle_file(str(silence)), "CNN on log-mel (default)", api_name="/audio_digits")
+        gradio_client.predict(handle_file(str(silence)), "cnn", api_name="/audio_digits")

@@ -1,14 +1,20 @@
 """A person in a real browser uses every tab of the Gradio app, and of the Space folder: gives an input
-(an example click or an upload), presses Run and sees the result."""
+(an example click or an upload), presses Run and sees the result and, below it, how the model got there."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
+import gradio_app
 from core import contract
 from demos import DEMOS
 from endpoint_samples import QUICK, sample_file
+from screenshot import save_screenshot
+
+SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 pytestmark = pytest.mark.usefixtures("failure_screenshot")
 RESULT_TIMEOUT_MS = 120_000
@@ -67,15 +73,33 @@ def expect_result(page, panel, output) -> None:
     assert not toasts.count(), toasts.first.inner_text()
 
 
+def expect_insides(panel, endpoint) -> None:
+    """Every inside the endpoint declares is on show with something in it, under its label."""
+    boxes = panel.locator(f".{gradio_app.INSIDE_CLASS}")
+    assert boxes.count() == len(endpoint.insides)
+    for index, inside in enumerate(endpoint.insides):
+        box = boxes.nth(index)
+        assert inside.label in box.inner_text() or box.get_by_label(inside.label).count()
+        if isinstance(inside, (contract.ImageOutput, contract.FigureOutput)):
+            box.locator("img[src*='.png']").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+        elif isinstance(inside, contract.TableOutput):
+            box.get_by_role("gridcell").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+        else:  # the label's own Markdown comes first, then the inside's
+            expect(box.locator(".prose").last).to_have_text(re.compile(r"\w{3}"), timeout=RESULT_TIMEOUT_MS)
+
+
 @pytest.mark.parametrize("demo, endpoint", TABS, ids=TAB_IDS)
-def test_every_tab_runs_in_a_browser(page, server_url, tmp_path, demo, endpoint):
+def test_every_tab_runs_in_a_browser_and_shows_its_insides(page, server_url, tmp_path, demo, endpoint):
     page.set_viewport_size({"width": 2400, "height": 1200})  # every demo's tab in one row, none in the overflow menu
     page.goto(server_url)
     panel = open_tab(page, demo, endpoint)
     give_inputs(panel, endpoint, tmp_path)
     panel.get_by_role("button", name="Run", exact=True).click()
     expect_result(page, panel, endpoint.outputs[0])
+    expect_insides(panel, endpoint)
     assert not page.get_by_text(re.compile("Something went wrong|Error")).filter(visible=True).count()
+    page.set_viewport_size({"width": 1400, "height": 1000})  # as a visitor's screen shows it, for the README
+    save_screenshot(page, SCREENSHOTS / f"gradio_{demo.CARD.slug + endpoint.api_suffix}.png", readme_height=2400)
 
 
 def test_every_picture_box_loads_its_front_end(page, gradio_url):

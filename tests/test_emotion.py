@@ -10,6 +10,7 @@ from conftest import image_captions
 from core.media import example_photo
 from core.validation import InputError
 from demos import emotion
+from demos.emotion import recognition
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def test_tiny_faces_are_marked_too_small_not_guessed(astronaut):
 
 
 def test_too_many_faces_are_capped_with_a_message(monkeypatch):
-    monkeypatch.setattr(emotion, "MAX_FACES", 5)
+    monkeypatch.setattr(recognition, "MAX_FACES", 5)
     result = emotion.recognise(group_photo_of_astronauts(8))
     assert len(result.faces) == 5 and result.faces_found == 8 and result.capped
     assert "Found 8 faces; showing the 5 most confident" in result.message
@@ -110,7 +111,7 @@ def test_annotated_image_has_a_box_in_the_emotion_colour(astronaut, astronaut_re
 
 
 def test_inside_the_network_shows_input_feature_maps_and_gradcam(astronaut_result):
-    insides = emotion.look_inside(astronaut_result.faces[0])
+    insides = emotion.explain(astronaut_result.faces[0])
     assert insides.face_input.shape == (64, 64) and insides.emotion == "happy"
     assert insides.stages["first convolution"].shape == (8, 62, 62)
     assert insides.stages["block 2"].shape == (32, 15, 15)
@@ -127,7 +128,7 @@ def test_bad_settings_and_tiny_faces_get_messages(astronaut):
         emotion.recognise(astronaut, detector_size=123)
     tiny = emotion.recognise(astronaut.resize((110, 110)), detector_size=960).faces[0]
     with pytest.raises(InputError, match="too small"):
-        emotion.look_inside(tiny)
+        emotion.explain(tiny)
 
 
 def test_page_shows_faces_emotions_and_the_network_insides(gallery):
@@ -154,8 +155,37 @@ def test_gradio_endpoint_returns_faces_and_emotions(gradio_client, tmp_path):
 
     photo = tmp_path / "astronaut.png"
     example_photo("Astronaut").save(photo)
-    image_path, results = gradio_client.predict(handle_file(str(photo)), "480", api_name="/emotion")
+    image_path, results, *_ = gradio_client.predict(handle_file(str(photo)), "480", api_name="/emotion")
     results = results if isinstance(results, dict) else json.loads(results)
     assert [face["emotion"] for face in results["faces"]] == ["happy"]
     with Image.open(image_path) as annotated:
         assert annotated.size == (512, 512)
+
+
+def endpoint_results(photo: Image.Image) -> tuple:
+    """The endpoint's outputs and insides, called as the API is, at the default detector resolution."""
+    return emotion.ENDPOINTS[0].run(photo=photo, detector_size="480")
+
+
+def test_the_endpoint_shows_the_pages_insides_for_the_first_face(astronaut, astronaut_result):
+    annotated, results, detector, probabilities, face_input, gradcam, first, deeper = endpoint_results(astronaut)
+    assert [face["emotion"] for face in results["faces"]] == ["happy"]
+    assert np.array_equal(np.asarray(detector), np.asarray(emotion.detector_view(astronaut_result)))
+    assert probabilities == emotion.probability_rows(astronaut_result)
+    assert list(probabilities[0]) == ["face", *emotion.EMOTIONS] and probabilities[0]["happy"] > 0.9
+    page_insides = emotion.explain(astronaut_result.faces[0])  # the page's defaults: the first face, its top emotion
+    assert np.array_equal(np.asarray(face_input), np.asarray(emotion.network_input(page_insides)))
+    assert np.array_equal(np.asarray(gradcam), np.asarray(emotion.gradcam_overlay(page_insides)))
+    assert first.get_suptitle() == emotion.feature_maps(page_insides, emotion.FIRST_STAGE).get_suptitle()
+    assert deeper.get_suptitle().startswith("Block 2: 32 maps") and len(deeper.axes) == 32
+
+
+def test_a_photo_without_a_face_shows_only_what_the_detector_saw():
+    annotated, results, detector, *face_insides = endpoint_results(example_photo("Coffee"))
+    assert results["faces"] == [] and "No face found" in results["message"]
+    assert detector.size == annotated.size and face_insides == [None] * 5
+
+
+def test_the_api_takes_a_resolutions_value_not_its_label(astronaut):
+    with pytest.raises(InputError, match="not one of 320, 480, 640, 960"):
+        emotion.ENDPOINTS[0].run(photo=astronaut, detector_size="480 px")

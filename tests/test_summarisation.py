@@ -6,6 +6,9 @@ import pytest
 from core.validation import InputError
 from demos import summarisation
 
+ENDPOINT = summarisation.ENDPOINTS[0]
+DEFAULTS = {field.name: field.default for field in ENDPOINT.inputs}  # the sample call
+
 # Articles built here: topic sentences (the last one a paraphrase of the first) among off-topic filler.
 ENGLISH_TOPIC = [
     "The city council opened the new river bridge on Monday after three years of construction.",
@@ -110,7 +113,7 @@ def test_manual_language_overrides_detection():
 
 
 def test_very_long_text_is_cut_with_a_notice(monkeypatch):
-    monkeypatch.setattr(summarisation, "MAX_SENTENCES", 6)
+    monkeypatch.setattr(summarisation.article, "MAX_SENTENCES", 6)
     summary = summarisation.summarise(interleaved(ENGLISH_TOPIC, ENGLISH_FILLER), count=2)
     assert len(summary.sentences) == 6
     assert any("only the first 6" in notice for notice in summary.notices)
@@ -119,9 +122,9 @@ def test_very_long_text_is_cut_with_a_notice(monkeypatch):
 def test_explain_shades_every_sentence_and_draws_heatmap_and_map():
     summary = summarisation.summarise(interleaved(ENGLISH_TOPIC, ENGLISH_FILLER), count=3)
     insides = summarisation.explain(summary)
-    assert insides["shaded"].count("<span") == len(summary.sentences)
-    assert insides["shaded"].count("font-weight: 700") == 3
-    assert insides["similarity"].axes[0].images  # the heatmap
+    assert insides.shaded.count("<span") == len(summary.sentences)
+    assert insides.shaded.count("font-weight: 700") == 3
+    assert insides.similarity.axes[0].images  # the heatmap
     assert summary.ranking.similarity.shape == (8, 8)
     points, _ = summarisation.embedding_map(summary.ranking.embeddings)
     assert points.shape == (8, 2)
@@ -148,16 +151,41 @@ def test_page_shows_a_message_for_a_one_sentence_paste(gallery):
 
 def test_gradio_endpoint_returns_the_summary_and_details(gradio_client):
     text = interleaved(ENGLISH_TOPIC, ENGLISH_FILLER)
-    summary, details = gradio_client.predict(text, "auto", "sentences", 2, 0.3, "auto", "extractive",
-                                              api_name="/summarisation")
+    summary, details, similarity, embedding_map, table = gradio_client.predict(
+        text, "auto", "sentences", 2, 0.3, "auto", "extractive", api_name="/summarisation")
     details = details if isinstance(details, dict) else json.loads(details)
     assert details["language"] == "en" and len(details["chosen"]) == 2
     numbers = details["chosen"]
     assert all(number % 2 == 1 for number in numbers)  # topic sentences are the 1st, 3rd, 5th and 7th
     assert summary == " ".join(ENGLISH_TOPIC[(number - 1) // 2] for number in numbers)
+    assert similarity and embedding_map  # PNG files
+    assert table["headers"][:4] == ["#", "chosen", "score", "sentence"] and len(table["data"]) == 8
 
 
 def test_gradio_endpoint_explains_bad_input(gradio_client):
     with pytest.raises(Exception, match="single sentence"):
         gradio_client.predict("One lonely sentence here.", "auto", "sentences", 2, 0.3, "auto", "extractive",
                               api_name="/summarisation")
+
+
+def test_endpoint_insides_are_what_the_page_shows_for_the_extractive_summary():
+    _, details, similarity, embedding_map, table = ENDPOINT.run(**DEFAULTS)
+    page = summarisation.explain(summarisation.summarise(DEFAULTS["text"]))
+    assert [ours.axes[0].get_title() for ours in (similarity, embedding_map)] == \
+        [theirs.axes[0].get_title() for theirs in (page.similarity, page.embedding_map)]
+    assert (similarity.axes[0].images[0].get_array() == page.similarity.axes[0].images[0].get_array()).all()
+    assert table == page.sentences and [row["#"] for row in table if row["chosen"]] == details["chosen"]
+
+
+@pytest.mark.parametrize("name, label", [
+    ("method", "Extractive (bundled, offline)"), ("length", "Headline (one line)"),
+    ("encoder", "all-MiniLM-L6-v2 (English)"), ("language", "English"),
+])
+def test_endpoint_takes_choice_values_and_refuses_their_labels(name, label):
+    with pytest.raises(InputError, match="is not one of"):
+        ENDPOINT.run(**{**DEFAULTS, name: label})
+
+
+def test_an_unknown_method_gets_a_message():
+    with pytest.raises(InputError, match="Unknown method 'bart'"):
+        summarisation.summarise(interleaved(ENGLISH_TOPIC, ENGLISH_FILLER), method="bart")

@@ -39,7 +39,7 @@ def tiny_bart(tmp_path_factory) -> str:
 
 
 def test_a_saved_seq2seq_model_writes_a_summary_through_the_same_call(tiny_bart):
-    summary = summarisation.summarise(ARTICLE, model=tiny_bart, count=1)
+    summary = summarisation.summarise(ARTICLE, method="abstractive", model=tiny_bart, count=1)
     assert isinstance(summary, summarisation.Summary)
     assert (summary.method, summary.model, summary.language) == ("abstractive", tiny_bart, "en")
     assert isinstance(summary.text, str) and summary.text.strip()
@@ -50,27 +50,38 @@ def test_a_saved_seq2seq_model_writes_a_summary_through_the_same_call(tiny_bart)
 
 
 def test_length_control_bounds_what_the_generator_writes(tiny_bart):
-    headline = summarisation.summarise(ARTICLE, model=tiny_bart, length="headline")
+    headline = summarisation.summarise(ARTICLE, method="abstractive", model=tiny_bart, length="headline")
     assert len(headline.generation.tokens) <= summarisation.HEADLINE_TOKENS
 
 
 def test_abstractive_insides_show_tokens_and_attention(tiny_bart):
-    summary = summarisation.summarise(ARTICLE, model=tiny_bart, count=1)
+    summary = summarisation.summarise(ARTICLE, method="abstractive", model=tiny_bart, count=1)
     insides = summarisation.explain(summary)
-    assert insides["tokens"].count("<span") == len(summary.generation.tokens)
-    assert insides["shaded"].count("<span") == len(summary.sentences)
-    assert insides["attention"].axes[0].images
+    assert insides.tokens.count("<span") == len(summary.generation.tokens)
+    assert insides.shaded.count("<span") == len(summary.sentences)
+    assert insides.attention.axes[0].images
     assert [row["#"] for row in summarisation.sentence_table(summary)] == [1, 2, 3, 4]
+
+
+def test_the_endpoint_shows_the_cross_attention_in_place_of_the_similarity(tiny_bart, monkeypatch):
+    monkeypatch.setitem(summarisation.HUB_SUMMARISERS, "en", tiny_bart)  # the "hub" model, saved here
+    endpoint = summarisation.ENDPOINTS[0]
+    values = {**{field.name: field.default for field in endpoint.inputs}, "text": ARTICLE, "method": "abstractive",
+              "length": "headline"}  # within the tiny model's 64 positions
+    _, details, sentence_figure, embedding_map, table = endpoint.run(**values)
+    assert details["method"] == "abstractive" and embedding_map is None  # no embeddings: nothing to map
+    assert sentence_figure.axes[0].get_title() == "What the generator read while writing each token"
+    assert [row["#"] for row in table] == [1, 2, 3, 4] and not any(row["chosen"] for row in table)
 
 
 def test_offline_the_hub_model_fails_with_a_message_pointing_to_the_bundled_summariser():
     with pytest.raises(InputError, match="network.*extractive"):
-        summarisation.summarise(ARTICLE, model="abstractive")
+        summarisation.summarise(ARTICLE, method="abstractive")
 
 
 def test_a_missing_model_folder_gets_a_message(tmp_path):
     with pytest.raises(InputError, match="could not be loaded"):
-        summarisation.summarise(ARTICLE, model=str(tmp_path / "no_such_model"))
+        summarisation.summarise(ARTICLE, method="abstractive", model=str(tmp_path / "no_such_model"))
 
 
 def test_page_says_the_extractive_summariser_runs_offline(gallery):

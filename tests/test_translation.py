@@ -18,11 +18,14 @@ from transformers import MarianTokenizer
 
 from core.validation import MAX_TEXT_CHARS, InputError
 from demos import translation
+from demos.translation import decoding
 from scripts.prepare_translation_data import TARGET_TAGS, Pair, build_tokenizer, encode_examples, write_tsv
 from scripts.train_translation import Recipe, build_model, direction_tag_ids, learning_rate, training_examples
 from conftest import as_shown
 from test_summarisation_documents import scanned_pdf, word_document
 
+ENDPOINT = translation.ENDPOINTS[0]
+DEFAULTS = {field.name: field.default for field in ENDPOINT.inputs}  # the sample call
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 TINY_CORPUS = [
@@ -106,7 +109,7 @@ def test_n_best_alternatives_come_with_scores_best_first():
 
 def test_cross_attention_has_one_row_per_output_token_and_one_column_per_source_token():
     result = translation.translate("Я люблю свою собаку. Сегодня холодно.")
-    attention = translation.explain(result, sentence=1)["attention"]
+    attention = translation.explain(result, sentence=1).attention
     layers, heads = translation.attention_layout(result)
     assert attention.source_tokens[0] == TARGET_TAGS["en"] and attention.source_tokens[-1] == "</s>"
     assert attention.weights.shape == (layers, heads, len(attention.target_tokens), len(attention.source_tokens))
@@ -117,7 +120,7 @@ def test_batches_give_the_same_translations_as_one_sentence_at_a_time(monkeypatc
     translator = translation.load()
     inputs = translation.model_inputs(translator, TINY_CORPUS[::2], "ru")
     alone = [translation.generate(translator, [text], 1, 1)[0][0].text for text in inputs]
-    monkeypatch.setattr(translation, "BATCH_SIZE", 2)
+    monkeypatch.setattr(decoding, "BATCH_SIZE", 2)
     batched = [hypotheses[0].text for hypotheses in translation.generate(translator, inputs, 1, 1)]
     assert batched == alone
 
@@ -173,13 +176,13 @@ def test_long_sentences_are_capped_by_characters_with_a_notice(tiny_model_dir):
 def test_beam_search_batches_keep_their_scores_within_the_budget():
     lengths = [128] * 40 + [12] * 40  # long sentences and short ones, as a long paste gives
     for beams in (1, 4, translation.MAX_BEAMS):
-        batches = translation._batches(lengths, beams, vocabulary=8004)
+        batches = decoding._batches(lengths, beams, vocabulary=8004)
         assert sorted(i for batch in batches for i in batch) == list(range(80))
         for batch in batches:
             longest = max(lengths[i] for i in batch)
-            kept = len(batch) * beams * translation._new_tokens(longest) * 8004 * 4
+            kept = len(batch) * beams * decoding._new_tokens(longest) * 8004 * 4
             assert len(batch) == 1 or kept <= translation.SCORES_BUDGET_BYTES
-    assert len(translation._batches([12] * 40, 4, vocabulary=8004)) == 3  # short sentences still batch by 16
+    assert len(decoding._batches([12] * 40, 4, vocabulary=8004)) == 3  # short sentences still batch by 16
 
 
 # --- documents the visitor uploads -------------------------------------------------------
@@ -346,10 +349,13 @@ def test_page_says_a_long_document_was_cut_while_its_text_is_the_one_translated(
 
 
 def test_gradio_endpoint_returns_the_translation_and_its_alternatives(gradio_client):
-    text, details = gradio_client.predict("I love my cat.", "auto", 4, 2, "bundled", api_name="/translation")
+    text, details, attention, tokens, alternatives = gradio_client.predict(
+        "I love my cat.", "auto", 4, 2, "bundled", api_name="/translation")
     details = details if isinstance(details, dict) else json.loads(details)
     assert mostly(CYRILLIC, text)
     assert details["target_language"] == "ru" and len(details["sentences"][0]["alternatives"]) == 2
+    assert attention and "`>>rus<<`" in tokens  # a PNG file; the tag the encoder read first
+    assert [row[1] for row in alternatives["data"]] == [1, 2]  # the ranks
 
 
 def test_gradio_endpoint_explains_bad_input(gradio_client):
@@ -357,8 +363,25 @@ def test_gradio_endpoint_explains_bad_input(gradio_client):
         gradio_client.predict("12345", "auto", 4, 1, "bundled", api_name="/translation")
 
 
+def test_endpoint_insides_are_the_pages_defaults_for_the_first_sentence():
+    """The sample call (one alternative) still lists each sentence's best translation with its score."""
+    text, _, figure, tokens, alternatives = ENDPOINT.run(**DEFAULTS)
+    result = translation.translate(DEFAULTS["text"])
+    page = translation.explain(result, 0, None, None)  # the page's default sentence, layer and head
+    assert text == result.text and tokens == page.tokens
+    assert figure.axes[0].get_title() == "Cross-attention: all layers, all heads"
+    assert (figure.axes[0].images[0].get_array() == page.figure.axes[0].images[0].get_array()).all()
+    assert alternatives == translation.alternatives_table(result) and alternatives
+
+
+@pytest.mark.parametrize("name, label", [("direction", "English → Russian"),
+                                         ("model", "Bundled (trained here, offline)")])
+def test_endpoint_takes_choice_values_and_refuses_their_labels(name, label):
+    with pytest.raises(InputError, match="is not one of"):
+        ENDPOINT.run(**{**DEFAULTS, name: label})
+
 
 def test_a_translation_past_its_time_limit_ends_with_a_message(tiny_model_dir, monkeypatch):
-    monkeypatch.setattr(translation, "TIME_LIMIT", -1.0)  # already spent: the first batch is refused
+    monkeypatch.setattr(decoding, "TIME_LIMIT", -1.0)  # already spent: the first batch is refused
     with pytest.raises(InputError, match="longer than the .* one request may run"):
         translation.translate("I love my cat.", beams=1, model=tiny_model_dir)

@@ -12,7 +12,7 @@ from PIL import Image
 from core.audio import AUDIO_TYPES, MAX_AUDIO_BYTES, MAX_AUDIO_SECONDS
 from core.contract import DemoCard
 from core.documents import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, read_document
-from core.markdown import code_words, plain  # noqa: F401 (the pages call kit.plain, kit.code_words)
+from core.markdown import plain
 from core.media import csv_bytes, example_photo, example_photo_names, json_bytes, png_bytes
 from core.validation import MB, InputError, read_image
 from core.video import MAX_VIDEO_BYTES, MAX_VIDEO_SECONDS, VIDEO_TYPES

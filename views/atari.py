@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.progress import Progress
 from demos import atari as demo
 from ui import streamlit_kit as kit
 
@@ -16,12 +17,11 @@ def live_view(title: str):
     """A progress bar with the score, a picture of the game as it is played, and the callback feeding both."""
     bar, picture = st.progress(0.0, text=title), st.empty()
 
-    def show(progress: demo.Progress) -> None:
-        bar.progress(progress.decisions / progress.limit,
-                     text=f"{title}: decision {progress.decisions:,} of at most {progress.limit:,}, "
-                          f"score {progress.score:+g}")
-        if progress.decisions % LIVE_EVERY == 1:
-            picture.image(progress.frame, width=420)
+    def show(progress: Progress) -> None:
+        bar.progress(progress.fraction,
+                     text=f"{title}: decision {progress.done:,} of at most {progress.total:,}, {progress.note}")
+        if progress.done % LIVE_EVERY == 1:
+            picture.image(progress.preview, width=420)
 
     return bar, picture, show
 
@@ -103,13 +103,14 @@ def inspect_moment(episode: demo.Episode) -> None:
     st.subheader("The agent's mind over time")
     st.caption(f"{kit.plain(episode.player)}, seed {episode.seed}.")
     step = 0 if episode.decisions == 1 else st.slider(
-        "Decision to inspect (15 per second of play)", 0, episode.decisions - 1, min(episode.decisions - 1, 150),
+        "Decision to inspect (15 per second of play)", 0, episode.decisions - 1, demo.default_step(episode),
         key="atari_step")
     st.pyplot(demo.mind_figure(episode, step))
     st.caption("Orange line: the decision inspected below. The replay shows the same probabilities and value "
                "beside the game, frame by frame.")
-    method = st.radio("Saliency", list(demo.SALIENCY_METHODS), format_func=demo.SALIENCY_METHODS.get,
-                      horizontal=True, key="atari_saliency")
+    methods = list(demo.SALIENCY_METHODS)
+    method = st.radio("Saliency", methods, index=methods.index(demo.DEFAULT_SALIENCY),
+                      format_func=demo.SALIENCY_METHODS.get, horizontal=True, key="atari_saliency")
     with kit.user_errors(), st.spinner("Looking where the agent looked…"):
         found = demo.saliency(episode, step, method)
     screen_column, frames_column, decision_column = st.columns([2, 3, 3], gap="medium")
@@ -126,9 +127,7 @@ def inspect_moment(episode: demo.Episode) -> None:
                       if found.frame_shares is not None else ""))
     with decision_column:
         st.pyplot(demo.decision_figure(episode, step))
-        kit.key_numbers({"Value": f"{episode.values[step]:+.2f}",
-                         "Reward": f"{episode.rewards[step]:+g}",
-                         "Score": f"{episode.rewards[:step + 1].sum():+g}"})
+        kit.key_numbers(demo.moment_numbers(episode, step))
 
 
 def training(game: str) -> None:
@@ -137,7 +136,7 @@ def training(game: str) -> None:
     if curve is not None:
         st.image(str(curve), width=640)
     if note:
-        st.caption(note + " Weights, evaluation and limits: models/atari/MODEL_CARD.md.")
+        st.caption(f"{note} {demo.MODEL_CARD_NOTE}")
 
 
 kit.page_header(demo.CARD)

@@ -16,14 +16,14 @@ input_column, answer_column = st.columns(2, gap="large")
 
 with input_column:
     recording = kit.audio_input("audio_digits", demo.example_recordings(), "Your recording")
-    classifier = st.radio("Classifier", list(demo.CLASSIFIERS), horizontal=True)
+    classifier = st.radio("Classifier", list(demo.CLASSIFIERS), format_func=demo.CLASSIFIERS.get, horizontal=True)
 
 if recording is None:
     st.stop()
 name, data = recording
 
 with kit.user_errors(), st.spinner("Listening…"):
-    result = demo.classify(data, demo.CLASSIFIERS[classifier])
+    result = demo.classify(data, classifier)
 
 with input_column:
     st.audio(wav_bytes(result.samples, demo.SAMPLE_RATE), format="audio/wav")
@@ -43,20 +43,21 @@ with answer_column:
 st.subheader("The MFCC pipeline, step by step")
 st.pyplot(demo.waveform_figure(result.samples, result.words))
 window_column, hop_column, mel_column, mfcc_column = st.columns(4)
-window = window_column.select_slider("Window (samples)", [64, 128, 256, 512, 1024], value=256,
+trained = demo.MODEL_SETTINGS  # the sliders start there, as the Gradio tab's plots are drawn
+window = window_column.select_slider("Window (samples)", [64, 128, 256, 512, 1024], value=trained.window,
                                      format_func=lambda n: f"{n} ({1000 * n / demo.SAMPLE_RATE:.0f} ms)")
-hop = hop_column.select_slider("Hop (samples)", [16, 32, 64, 128, 256, 512], value=128,
+hop = hop_column.select_slider("Hop (samples)", [16, 32, 64, 128, 256, 512], value=trained.hop,
                                format_func=lambda n: f"{n} ({1000 * n / demo.SAMPLE_RATE:g} ms)")
-n_mels = mel_column.slider("Mel bands", 8, 80, 40, 2)
-n_mfcc = mfcc_column.slider("Coefficients", 2, 40, 20)
+n_mels = mel_column.slider("Mel bands", 8, 80, trained.n_mels, 2)
+n_mfcc = mfcc_column.slider("Coefficients", 2, 40, trained.n_mfcc)
 if hop > window or n_mfcc > n_mels:
     st.info("The hop is capped at the window length and the coefficients at the number of mel bands.")
 settings = demo.MfccSettings(window, min(hop, window), n_mels, min(n_mfcc, n_mels))
 st.caption("The classifiers always use their training settings (256, 128, 40 mel bands, 20 coefficients); "
            "the sliders change only these plots.")
-for figure, caption in demo.explain(demo.pipeline(result.samples, settings)):
-    st.pyplot(figure)
-    st.caption(caption)
+for step in demo.explain(demo.pipeline(result.samples, settings)).steps:
+    st.pyplot(step.figure)
+    st.caption(step.caption)
 
 st.subheader("Say it again")
 fingerprint = hashlib.sha1(data).hexdigest()

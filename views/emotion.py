@@ -41,7 +41,7 @@ if not result.faces:
              caption="What the detector saw: its face-centre heatmap (red = a face centre is likely here)")
     st.stop()
 
-classified = {face.label(number): face for number, face in enumerate(result.faces, start=1) if not face.too_small}
+classified = demo.classified_faces(result)
 if not classified:
     st.stop()
 
@@ -52,8 +52,7 @@ labels = list(classified)
 for start in range(0, len(labels), per_row):
     for column, label in zip(st.columns(per_row), labels[start:start + per_row]):
         column.image(Image.fromarray(classified[label].crop).resize((128, 128)), caption=label, width="stretch")
-probabilities = pd.DataFrame([dict(zip(demo.EMOTIONS, classified[label].probabilities)) for label in labels],
-                             index=[label.split()[0] for label in labels])
+probabilities = pd.DataFrame(demo.probability_rows(result)).set_index("face")
 st.bar_chart(probabilities, horizontal=True, sort=False, x_label="face", y_label="probability",
              color=["#{:02x}{:02x}{:02x}".format(*demo.EMOTION_COLORS[e]) for e in demo.EMOTIONS],
              height=max(160, 40 * len(labels) + 60))
@@ -64,19 +63,17 @@ chosen_label = face_column.selectbox("Face", labels)
 face = classified[chosen_label]
 target = emotion_column.selectbox("Explain the evidence for", demo.EMOTIONS, index=demo.EMOTIONS.index(face.emotion))
 with kit.user_errors():
-    insides = demo.look_inside(face, target)
+    insides = demo.explain(face, target)
 
-network_input, gradcam, bars = st.columns([1, 1, 2])
-network_input.image(Image.fromarray(insides.face_input).resize((256, 256), Image.NEAREST), width="stretch",
-                    caption="The network's input: 64x64 grayscale")
+face_input, gradcam, bars = st.columns([1, 1, 2])
+face_input.image(demo.network_input(insides), width="stretch", caption="The network's input: 64x64 grayscale")
 gradcam.image(demo.gradcam_overlay(insides), width="stretch",
               caption=f"Grad-CAM: where the evidence for '{target}' came from")
 bars.bar_chart(pd.DataFrame({"probability": face.probabilities}, index=list(demo.EMOTIONS)), sort=False,
                x_label="emotion", y_label="probability", height=260)
 
-st.pyplot(demo.feature_maps(insides, "first convolution"))
-deeper_stage = st.select_slider("Deeper stage", [name for name in insides.stages if name != "first convolution"],
-                                value="block 2")
+st.pyplot(demo.feature_maps(insides, demo.FIRST_STAGE))
+deeper_stage = st.select_slider("Deeper stage", insides.deeper_stages, value=demo.DEEPER_STAGE)
 st.pyplot(demo.feature_maps(insides, deeper_stage))
 
 with st.expander("How it works", expanded=False):

@@ -27,7 +27,7 @@ def diffusion_controls() -> tuple[int, str, float]:
 def progress_bar():
     """A progress bar and the callback the demo reports each denoising step to."""
     bar = st.progress(0.0, text="Denoising…")
-    return bar, lambda done, total: bar.progress(done / total, text=f"Denoising: step {done} of {total}")
+    return bar, lambda progress: bar.progress(progress.fraction, text=progress.note)
 
 
 def show_notes(generation: demo.Generation) -> None:
@@ -39,7 +39,7 @@ def show_trajectory(generation: demo.Generation, file_stem: str) -> None:
     strip, frames = demo.trajectory_strip(generation.trajectory)
     st.image(strip, caption="Top: x_t, the noisy image at each shown step. Bottom: the model's guess of the "
                             "clean image x_0 at that step. Last column: the result.", width="stretch")
-    st.caption(" → ".join(f"step {frame.step} (t={frame.timestep})" for frame in frames) + " → result")
+    st.caption(demo.trajectory_caption(frames))
     animation = demo.trajectory_gif(generation.trajectory)
     st.image(animation, caption="The denoising, animated", width=320)
     kit.download_gif(animation, f"{file_stem}_denoising.gif")
@@ -67,8 +67,8 @@ def generate_page() -> None:
             if model == "GAN":
                 generation = demo.generate_gan(class_name, seed, count)
             else:
-                bar, on_step = progress_bar()
-                generation = demo.generate_diffusion(class_name, seed, count, *settings, on_step=on_step)
+                bar, progress = progress_bar()
+                generation = demo.generate_diffusion(class_name, seed, count, *settings, progress=progress)
                 bar.empty()
         show_notes(generation)
         picture = demo.grid(generation.images)
@@ -80,7 +80,7 @@ def generate_page() -> None:
         if model == "GAN":
             st.write("**The discriminator's verdict**: its probability that each image is real")
             st.image([demo.to_picture(image, 3) for image in generation.images],
-                     caption=[f"P(real) {score:.2f}" for score in generation.scores], width=84)
+                     caption=demo.verdicts(generation), width=84)
         else:
             st.subheader("The denoising trajectory")
             show_trajectory(generation, f"{class_name.split('/')[0].lower()}_seed{seed}")
@@ -127,8 +127,8 @@ def inpaint_page() -> None:
         before.image(demo.mask_preview(known, fill), caption="Your picture at 28x28; red = to fill in",
                      width="stretch")
         with kit.user_errors():
-            bar, on_step = progress_bar()
-            generation = demo.inpaint(known, fill, class_name, seed, *settings, on_step=on_step)
+            bar, progress = progress_bar()
+            generation = demo.inpaint(known, fill, class_name, seed, *settings, progress=progress)
             bar.empty()
         result = demo.to_picture(generation.images[0], scale=8)
         after.image(result, caption=f"Filled in as {class_name}", width="stretch")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.progress import Progress
 from demos import object_detection as demo
 from ui import streamlit_kit as kit
 
@@ -50,9 +51,8 @@ def how_it_works(result: demo.DetectionResult) -> None:
     with scores_column:
         st.pyplot(insides.scores_figure)
     before, after = st.columns(2)
-    before.image(insides.before_nms, width="stretch",
-                 caption=f"Before NMS: {len(insides.candidates)} boxes score ≥ {result.threshold:.2f}")
-    after.image(insides.after_nms, width="stretch", caption=f"After NMS: {len(insides.kept)} kept")
+    before.image(insides.before_nms, width="stretch", caption=insides.before_nms_caption)
+    after.image(insides.after_nms, width="stretch", caption=insides.after_nms_caption)
 
 
 def video_tab(threshold: float, classes: list[str], model: str) -> None:
@@ -62,8 +62,8 @@ def video_tab(threshold: float, classes: list[str], model: str) -> None:
     if st.button("Detect objects in the clip", type="primary", icon=":material/movie:"):
         bar = st.progress(0.0, text="Reading the clip…")
 
-        def show_progress(done: int, expected: int) -> None:
-            bar.progress(min(1.0, done / expected), text=f"Frame {done} of about {expected}")
+        def show_progress(step: Progress) -> None:
+            bar.progress(step.fraction, text=step.note)
 
         with kit.user_errors():
             st.session_state[VIDEO_RESULT] = demo.detect_video(clip, threshold, classes, progress=show_progress,

@@ -25,8 +25,9 @@ with st.expander("Model settings: factors, regularisation, iterations (refit on 
 settings = st.session_state.get("recommender_settings", demo.DEFAULT_SETTINGS)
 
 with kit.user_errors():
-    fitting = st.progress(0.0, text="Fitting ALS on MovieLens…")
-    recommender = demo.load(settings, progress=lambda done: fitting.progress(done, text="Fitting ALS on MovieLens…"))
+    fitting = st.progress(0.0, text=demo.FITTING)
+    recommender = demo.fitted(settings, progress=lambda progress: fitting.progress(progress.fraction,
+                                                                                   text=progress.note))
     fitting.empty()
     example_picks = demo.resolve_titles(recommender.catalogue, demo.EXAMPLE_PICKS)
 catalogue = recommender.catalogue
@@ -82,16 +83,14 @@ with pair:
         st.pyplot(demo.pair_figure(recommender, result, movie))
 with alike:
     options = demo.pick_options(catalogue)
-    liked_picks = [movie for movie in picks if catalogue.movies["fans"].iat[movie]]
     seed = st.selectbox("Movies like", options, format_func=lambda m: demo.describe(catalogue, m),
-                        index=options.index(liked_picks[0]) if liked_picks else 0)
+                        index=options.index(demo.similar_seed(catalogue, picks)))
     try:
-        similar, similarities = demo.similar_movies(recommender, seed)
+        similar = demo.similar_rows(recommender, seed)
     except InputError as error:  # a movie nobody liked: explain here, keep the rest of the page
         kit.notice(str(error))
     else:
-        st.dataframe([{"movie": demo.describe(catalogue, m), "cosine similarity": round(s, 3)}
-                      for m, s in zip(similar, similarities)], hide_index=True, width="stretch")
+        st.dataframe(similar, hide_index=True, width="stretch")
 with quality:
     st.caption("20% of every user's likes are held out; each method is trained on the rest and ranks 10 movies "
                "per user. Takes a few seconds.")

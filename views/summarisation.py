@@ -6,8 +6,6 @@ import streamlit as st
 from demos import summarisation as demo
 from ui import streamlit_kit as kit
 
-AUTO_ENCODER = "Auto (MiniLM for English, E5 for Russian)"
-
 kit.page_header(demo.CARD)
 text_column, settings_column = st.columns([3, 2], gap="large")
 
@@ -15,17 +13,16 @@ with text_column:
     text = kit.document_input("summary_text", demo.example_articles(), label="Article")
 
 with settings_column:
-    language = st.segmented_control("Language", ["auto", *demo.LANGUAGES], default="auto", key="summary_language",
-                                    format_func=lambda code: demo.LANGUAGES.get(code, "Detect"))
+    language = st.segmented_control("Language", list(demo.LANGUAGE_CHOICES), default="auto", key="summary_language",
+                                    format_func=demo.LANGUAGE_CHOICES.get)
     method = st.radio("Method", list(demo.METHODS), key="summary_method", format_func=demo.METHODS.get,
                       help="Offline, the bundled extractive summariser is what runs; the abstractive models "
                            "download from the Hugging Face hub.")
     extractive = method == "extractive"
-    encoder = st.selectbox("Sentence encoder", ["auto", *demo.ENCODERS], key="summary_encoder",
-                           format_func=lambda name: demo.ENCODERS.get(name, AUTO_ENCODER), disabled=not extractive)
-    length = st.radio("Length", demo.LENGTH_MODES, horizontal=True, key="summary_length",
-                      format_func={"sentences": "Sentences", "ratio": "Share of the text",
-                                   "headline": "Headline (one line)"}.get)
+    encoder = st.selectbox("Sentence encoder", list(demo.ENCODER_CHOICES), key="summary_encoder",
+                           format_func=demo.ENCODER_CHOICES.get, disabled=not extractive)
+    length = st.radio("Length", list(demo.LENGTH_MODES), horizontal=True, key="summary_length",
+                      format_func=demo.LENGTH_MODES.get)
     count = st.slider("Sentences to keep", 1, 10, 3, disabled=length != "sentences")
     ratio = st.slider("Share of sentences to keep", 0.05, 1.0, 0.3, 0.05, disabled=length != "ratio")
     lead_weight = st.slider("Lead bias", 0.0, 1.0, 0.25, 0.05, disabled=length == "headline" or not extractive,
@@ -39,7 +36,7 @@ if not text:
 
 with kit.user_errors(), st.spinner("Reading…" if extractive else "Loading the hub model and writing…"):
     summary = demo.summarise(text, language=language or "auto", encoder=encoder, length=length, count=count,
-                             ratio=ratio, lead_weight=lead_weight, diversity=diversity, model=method)
+                             ratio=ratio, lead_weight=lead_weight, diversity=diversity, method=method)
 
 for notice in summary.notices:
     kit.notice(notice)
@@ -61,25 +58,25 @@ if summary.generation is None:
         ["Sentences shaded by score", "Similarity heatmap", "Embedding map", "Numbers"])
     with shaded:
         st.caption("Darker = higher score; outlined = chosen. Hover a sentence for its number and score.")
-        st.html(insides["shaded"])
+        st.html(insides.shaded)
     with heatmap:
-        st.pyplot(insides["similarity"], width="content")
+        st.pyplot(insides.similarity, width="content")
     with embedding_map:
-        st.pyplot(insides["map"], width="content")
+        st.pyplot(insides.embedding_map, width="content")
 else:
     st.subheader("What the generator read and how sure it was")
     tokens, shaded, attention, numbers = st.tabs(
         ["Tokens by probability", "Sentences shaded by attention", "Cross-attention", "Numbers"])
     with tokens:
         st.caption("Darker = the model was surer of that token. Hover a token for its probability.")
-        st.html(insides["tokens"])
+        st.html(insides.tokens)
     with shaded:
         st.caption("Darker = the generator attended more to that sentence while writing.")
-        st.html(insides["shaded"])
+        st.html(insides.shaded)
     with attention:
-        st.pyplot(insides["attention"], width="content")
+        st.pyplot(insides.attention, width="content")
 with numbers:
-    st.dataframe(demo.sentence_table(summary), hide_index=True)
+    st.dataframe(insides.sentences, hide_index=True)
 
 with st.expander("How it works", expanded=True):
     st.markdown(demo.HOW_IT_WORKS)

@@ -9,7 +9,6 @@ from ui import streamlit_kit as kit
 
 TEXT_KEY, SUBMITTED_KEY, EXAMPLE_KEY = "translation_text", "translation_submitted", "translation_example"
 UPLOAD_KEY, READ_FILE_KEY, DOCUMENT_KEY = "translation_upload", "translation_read_file", "translation_document"
-DIRECTION_LABELS = {"auto": "Detect language", **demo.DIRECTIONS}
 EXAMPLES = demo.example_sentences()
 
 
@@ -47,8 +46,8 @@ st.session_state.setdefault(TEXT_KEY, EXAMPLES["en"][0])
 st.session_state.setdefault(SUBMITTED_KEY, EXAMPLES["en"][0])
 
 direction_column, model_column = st.columns([3, 2], gap="large")
-direction = direction_column.segmented_control("Direction", list(DIRECTION_LABELS), default="auto",
-                                               format_func=DIRECTION_LABELS.get, key="translation_direction")
+direction = direction_column.segmented_control("Direction", list(demo.DIRECTION_LABELS), default="auto",
+                                               format_func=demo.DIRECTION_LABELS.get, key="translation_direction")
 model = model_column.radio("Model", list(demo.MODEL_CHOICES), format_func=demo.MODEL_CHOICES.get,
                            key="translation_model")
 if model == "bundled":
@@ -100,12 +99,9 @@ head = choices[2].selectbox("Head", [None, *range(heads)], key="translation_head
 with kit.user_errors():
     insides = demo.explain(translation, sentence or 0, layer, head)
 figure_column, tokens_column = st.columns([3, 2], gap="large")
-figure_column.pyplot(insides["figure"], width="stretch")
+figure_column.pyplot(insides.figure, width="stretch")
 with tokens_column:
-    st.markdown("**Subword tokens the encoder read**")
-    st.markdown(kit.code_words(insides["source_tokens"]))
-    st.markdown("**Subword tokens the decoder wrote**")
-    st.markdown(kit.code_words(insides["target_tokens"]))
+    st.markdown(insides.tokens)
     st.caption("Each row of the heatmap is one output token; its cells show how much each source token "
                "weighed while the decoder chose it. `▁` (· in the heatmap) marks the start of a word.")
 

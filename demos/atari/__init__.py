@@ -28,18 +28,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.contract import ChoiceField, DemoCard, Endpoint, FileField, JsonOutput, NumberField, VideoOutput
+from matplotlib.figure import Figure
+from PIL import Image
+
+from core.contract import (ChoiceField, DemoCard, Endpoint, FigureOutput, FileField, ImageOutput, JsonOutput,
+                           MarkdownOutput, NumberField, VideoOutput, choices)
+from core.progress import ProgressCallback
 from core.validation import MB
 # the demo's public face, as pages, tests, scripts and benchmarks use it (``demo.X``)
 from demos.atari.environment import (AGENTS, DEFAULT_GAME, DEFAULT_STEPS, FRAME_SKIP, GAMES, MAX_SEED, MAX_STEPS,
                                      OBSERVATION_SHAPE, action_names, checked_agent, checked_game, checked_seed,
                                      checked_steps, make_env)
-from demos.atari.insides import (SALIENCY_METHODS, Saliency, decision_figure, input_stack, mind_figure, saliency,
-                                 saliency_overlay, stacked_frames, summary)
-from demos.atari.policy import (MAX_POLICY_BYTES, MODEL_DIR, Policy, decide, learning_curve, load, no_policy_message,
-                                policy_file, shipped_games, training_note, training_record, uploaded_policy)
-from demos.atari.replay import (REPLAY_SEED, TIME_LIMIT, VIDEO_FPS, Episode, Progress, ProgressCallback, Step,
-                                agent_steps, play, recorded_replay, screen)
+from demos.atari.insides import (DEFAULT_SALIENCY, SALIENCY_METHODS, Saliency, decision_figure, default_step,
+                                 input_stack, mind_figure, moment_note, moment_numbers, saliency, saliency_overlay,
+                                 stacked_frames, stacked_frames_figure, summary)
+from demos.atari.policy import (MAX_POLICY_BYTES, MODEL_CARD_NOTE, MODEL_DIR, Policy, decide, learning_curve,
+                                learning_curve_picture, load, no_policy_message, policy_file, shipped_games,
+                                training_note, training_record, uploaded_policy)
+from demos.atari.replay import (REPLAY_SEED, TIME_LIMIT, VIDEO_FPS, Episode, Step, agent_steps, play,
+                                recorded_replay, screen)
 
 CARD = DemoCard(
     slug="atari",
@@ -90,25 +97,39 @@ policy's outputs move: slower, but it says what the agent actually relies on.
 
 # --- Gradio / HTTP endpoint -------------------------------------------------------------
 
-def _endpoint(game: str, agent: str, seed: float, max_steps: float,
-              policy_file: str | None = None) -> tuple[bytes, dict]:
+def _endpoint(game: str, agent: str, seed: int, max_steps: int, policy_file: str | None = None,
+              progress: ProgressCallback | None = None) -> tuple[bytes, dict, Figure, Image.Image, Figure, Figure,
+                                                                  Image.Image | None, str]:
     policy = uploaded_policy(game, Path(policy_file).name, Path(policy_file)) if policy_file else None
-    episode = play(game, seed, max_steps, checked_agent(agent), policy=policy)
-    return episode.video, summary(episode)
+    episode = play(game, seed, max_steps, agent, progress, policy=policy)
+    # the page's "inspect a moment" at its first decision and saliency method, then "How it learned"
+    step = default_step(episode)
+    found = saliency(episode, step, DEFAULT_SALIENCY)
+    return (episode.video, summary(episode), mind_figure(episode, step), saliency_overlay(episode, step, found),
+            stacked_frames_figure(episode, step, found), decision_figure(episode, step), learning_curve_picture(game),
+            moment_note(episode, step))
 
 
-ENDPOINT = Endpoint(
+ENDPOINTS = (Endpoint(
     fn=_endpoint,
     inputs=(
         ChoiceField("game", "Game (the PPO agent needs a trained policy; the random agent plays any)",
-                    tuple(GAMES.values()), "Pong"),
-        ChoiceField("agent", "Agent", tuple(AGENTS.values()), AGENTS["policy"]),
-        NumberField("seed", "Seed (the no-op start and the sampled actions)", 0, MAX_SEED, REPLAY_SEED),
+                    choices(GAMES, GAMES.get), DEFAULT_GAME),
+        ChoiceField("agent", "Agent", choices(AGENTS, AGENTS.get), "policy"),
+        NumberField("seed", "Seed (the no-op start and the sampled actions)", 0, MAX_SEED, REPLAY_SEED, integer=True),
         NumberField("max_steps", f"Episode length cap (decisions; 15 per second of play, {TIME_LIMIT:.0f} s of "
-                                 "computing at most)", 1, MAX_STEPS, DEFAULT_STEPS),
+                                 "computing at most)", 1, MAX_STEPS, DEFAULT_STEPS, integer=True),
         FileField("policy_file", "Your own policy (optional): the <game>.safetensors scripts/train_atari.py "
                                  f"exports, up to {MAX_POLICY_BYTES // MB} MB; plays instead of ours",
                   (".safetensors",)),
     ),
     outputs=(VideoOutput("Replay, the agent's mind beside the game"), JsonOutput("Score and every decision")),
-)
+    insides=(FigureOutput("The agent's mind over the episode: action probabilities, value, score (orange: the "
+                          "decision inspected)"),
+             ImageOutput("The decision inspected: the screen, and where the choice came from (red, gradient "
+                         "saliency)"),
+             FigureOutput("The 4 stacked frames the network received then (84x84, grey, oldest first)"),
+             FigureOutput("That decision: the probability of each action (the one taken in orange)"),
+             ImageOutput("How it learned: the score during training"),
+             MarkdownOutput("The decision in numbers, and the training record")),
+),)

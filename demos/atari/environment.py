@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 GAMES = {"pong": "Pong", "breakout": "Breakout"}  # our name -> the ALE environment's name
 DEFAULT_GAME = "pong"
-AGENTS = {"policy": "PPO agent", "random": "Random agent"}
+AGENTS = {"policy": "PPO agent", "random": "Random agent"}  # value -> label
 FRAME_SKIP, FRAME_SIZE, STACK, NOOP_MAX = 4, 84, 4, 30  # as in training (ale-py's AtariVectorEnv defaults)
 OBSERVATION_SHAPE = (STACK, FRAME_SIZE, FRAME_SIZE)  # uint8: the 4 latest grey frames, oldest first
 MAX_SEED = 2**31 - 1
@@ -26,18 +26,15 @@ DEFAULT_STEPS = 3000  # a whole game of Pong by a good agent
 # --- checks -----------------------------------------------------------------------------
 
 def checked_game(game: str) -> str:
-    name = str(game or "").strip().lower()
-    if name not in GAMES:
-        raise InputError(f"Unknown game {game!r}: choose one of {', '.join(GAMES.values())}.")
-    return name
+    if not isinstance(game, str) or game not in GAMES:
+        raise InputError(f"Unknown game {game!r}: choose one of {', '.join(GAMES)}.")
+    return game
 
 
 def checked_agent(agent: str) -> str:
-    spelled = {**{key: key for key in AGENTS}, **{label.lower(): key for key, label in AGENTS.items()}}
-    key = spelled.get(str(agent or "").strip().lower())
-    if key is None:
-        raise InputError(f"Unknown agent {agent!r}: choose {' or '.join(AGENTS.values())}.")
-    return key
+    if not isinstance(agent, str) or agent not in AGENTS:
+        raise InputError(f"Unknown agent {agent!r}: choose {' or '.join(AGENTS)}.")
+    return agent
 
 
 def whole_number(value: object, low: int, high: int, what: str) -> int:

@@ -1,4 +1,9 @@
-"""What the agent saw and where it looked: the input stack, saliency, its mind over time, the episode in numbers."""
+"""What the agent saw and where it looked: the input stack, saliency, its mind over time, the episode in numbers.
+
+A page inspects one moment of an episode (``default_step`` unless the visitor picks another): the
+mind over time with that moment marked, where the agent looked, the stacked frames it saw, and
+that decision's probabilities and numbers.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,13 +15,20 @@ from PIL import Image
 from core.drawing import heatmap_overlay
 from core.validation import InputError
 from demos.atari.environment import FRAME_SIZE, FRAME_SKIP, STACK, whole_number
-from demos.atari.policy import Policy, load
+from demos.atari.policy import MODEL_CARD_NOTE, Policy, load, training_note
 from demos.atari.replay import SCREEN_HEIGHT, SCREEN_WIDTH, VIDEO_FPS, Episode, screen
 
 SALIENCY_METHODS = {"gradient": "Gradient (fast)", "occlusion": "Occlusion (Greydanus et al. 2018)"}
+DEFAULT_SALIENCY = "gradient"
+INSPECTED_STEP = 150  # the moment inspected first: 10 s into the game, when play is under way
 
 
 # --- explain ----------------------------------------------------------------------------
+
+def default_step(episode: Episode) -> int:
+    """The decision inspected until the visitor picks another (the last one of a short episode)."""
+    return min(episode.decisions - 1, INSPECTED_STEP)
+
 
 def input_stack(episode: Episode, step: int) -> np.ndarray:
     """The (4, 84, 84) stack the network saw at decision ``step``: frames step-3 .. step, black before the start."""
@@ -37,7 +49,7 @@ class Saliency:
     frame_shares: tuple[float, ...] | None  # the gradient's share in each of the 4 stacked frames, oldest first
 
 
-def saliency(episode: Episode, step: int, method: str = "gradient") -> Saliency:
+def saliency(episode: Episode, step: int, method: str = DEFAULT_SALIENCY) -> Saliency:
     """Where the policy looked at decision ``step``, by the gradient or by occluding patches."""
     if method not in SALIENCY_METHODS:
         raise InputError(f"Unknown saliency method {method!r}: choose {' or '.join(SALIENCY_METHODS)}.")
@@ -118,6 +130,16 @@ def stacked_frames(episode: Episode, step: int, found: Saliency | None = None,
     return pictures
 
 
+def stacked_frames_figure(episode: Episode, step: int, found: Saliency | None = None) -> Figure:
+    """``stacked_frames`` side by side in one figure, each under its caption."""
+    figure = Figure(figsize=(9, 2.9), layout="constrained")
+    for axes, (picture, caption) in zip(figure.subplots(1, STACK), stacked_frames(episode, step, found, scale=1)):
+        axes.imshow(np.asarray(picture), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        axes.set_title(caption.replace(": ", ":\n").replace(" (", "\n("), fontsize=8)
+        axes.set_axis_off()
+    return figure
+
+
 def mind_figure(episode: Episode, step: int | None = None) -> Figure:
     """The agent's mind over the whole episode: action probabilities, the critic's value, rewards and score."""
     figure = Figure(figsize=(9, 5.2), layout="constrained")
@@ -161,6 +183,21 @@ def decision_figure(episode: Episode, step: int) -> Figure:
     axes.set_title(f"Decision {step:,}: took {names[episode.actions[step]]}", fontsize=9)
     axes.tick_params(labelsize=8)
     return figure
+
+
+def moment_numbers(episode: Episode, step: int) -> dict[str, str]:
+    """The critic's value, the reward and the score at decision ``step``."""
+    step = _checked_step(episode, step)
+    return {"Value": f"{episode.values[step]:+.2f}", "Reward": f"{episode.rewards[step]:+g}",
+            "Score": f"{episode.rewards[:step + 1].sum():+g}"}
+
+
+def moment_note(episode: Episode, step: int) -> str:
+    """Markdown: the decision inspected in numbers, and how the shipped agent was trained."""
+    numbers = ", ".join(f"{name.lower()} {value}" for name, value in moment_numbers(episode, step).items())
+    note = training_note(episode.game)
+    return (f"**Decision {step:,}** ({step / VIDEO_FPS:.1f} s into the game): {numbers}."
+            + (f"\n\n**How it learned.** {note} {MODEL_CARD_NOTE}" if note else ""))
 
 
 def summary(episode: Episode) -> dict:

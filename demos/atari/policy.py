@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
+from PIL import Image
 
 from core.device import choose_device
 from core.models import MODELS
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from demos.networks.actor_critic import ActorCritic
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "atari"
+MODEL_CARD_NOTE = "Weights, evaluation and limits: models/atari/MODEL_CARD.md."
 MAX_POLICY_BYTES = 20 * MB  # an uploaded policy: 3x the shipped fp32 file (6.4 MB), so fp64 exports fit too
 
 
@@ -60,6 +62,15 @@ def training_record(game: str) -> dict | None:
 def learning_curve(game: str) -> Path | None:
     path = MODEL_DIR / f"{game}_learning_curve.png"
     return path if path.exists() else None
+
+
+def learning_curve_picture(game: str) -> Image.Image | None:
+    """The learning curve as a picture (read now: the file is not held open)."""
+    path = learning_curve(game)
+    if path is None:
+        return None
+    with Image.open(path) as picture:
+        return picture.convert("RGB")
 
 
 def training_note(game: str) -> str | None:

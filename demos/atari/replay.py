@@ -1,20 +1,23 @@
 """Playing an episode and its replay video: the agent's mind drawn beside the game at every decision.
 
 Forward (``agent_steps``: the policy's probabilities and value, one action sampled) and
-postprocess (``play`` records every decision into an ``Episode`` and an H.264 replay).
+postprocess (``play`` records every decision into an ``Episode`` and an H.264 replay). The replay
+every visitor sees first is played once and kept in ``core.memo.RESULTS``, not among the models:
+it takes about 21 s, and no model load should wait for it.
 """
 from __future__ import annotations
 
 import time
 import zlib
 from dataclasses import dataclass
-from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Callable, Iterator
+from functools import lru_cache
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from core.models import MODELS
+from core.memo import RESULTS
+from core.progress import Progress, ProgressCallback
 from core.timing import stopwatch
 from core.validation import InputError
 from core.video import Mp4Writer
@@ -30,19 +33,6 @@ SCREEN_SCALE, PANEL_WIDTH = 2, 240  # the 160x210 screen drawn 2x, the agent's m
 TIME_LIMIT = 150.0  # seconds of computing per episode; the replay so far is kept
 REPLAY_SEED = 0  # the recorded replay every visitor sees first
 REPLAY_STEPS = DEFAULT_STEPS
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Reported after every decision, so a page can show the game as it is played."""
-
-    decisions: int
-    limit: int  # decisions at most
-    score: float  # so far
-    frame: np.ndarray  # the replay's latest frame (the game and the agent's mind)
-
-
-ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass
@@ -142,8 +132,9 @@ def play(game: str, seed: int = REPLAY_SEED, max_steps: int = DEFAULT_STEPS, age
          policy: Policy | None = None) -> Episode:
     """Play one game, recorded, to its end, ``max_steps`` decisions or ``time_limit`` seconds, whichever comes first.
 
-    ``progress`` is called after every decision. ``policy``: the PPO agent's network (say, an
-    ``uploaded_policy``); the shipped one when None. The random agent needs none.
+    ``progress`` hears of every decision: how many of ``max_steps``, the score so far (``note``) and
+    the replay's latest frame, the game and the agent's mind (``preview``). ``policy``: the PPO
+    agent's network (say, an ``uploaded_policy``); the shipped one when None. The random agent needs none.
     """
     game, agent = checked_game(game), checked_agent(agent)
     seed, max_steps = checked_seed(seed), checked_steps(max_steps)
@@ -159,7 +150,7 @@ def play(game: str, seed: int = REPLAY_SEED, max_steps: int = DEFAULT_STEPS, age
                 frame = _video_frame(record, names, agent)
                 writer.write(frame)
                 if progress:
-                    progress(Progress(len(record.actions), max_steps, sum(record.rewards), frame))
+                    progress(Progress(len(record.actions), max_steps, f"score {sum(record.rewards):+g}", frame))
                 if step.over:
                     break
                 if len(record.actions) == max_steps:
@@ -214,12 +205,13 @@ class _Recorder:
 
 
 def recorded_replay(game: str, agent: str = "policy", progress: ProgressCallback | None = None) -> Episode:
-    """The replay on ``REPLAY_SEED``: played on first use, then kept for every visitor of this process."""
+    """The replay on ``REPLAY_SEED``: played on first use, then kept for every visitor of this process.
+    ``progress`` hears of the play if this caller is the one who plays it."""
     game, agent, steps = checked_game(game), checked_agent(agent), checked_steps(REPLAY_STEPS)
     if agent == "policy" and not policy_file(game).exists():
         raise InputError(no_policy_message(game))
-    return MODELS.get(f"atari_replay:{game}:{agent}:{steps}",
-                      partial(play, game, REPLAY_SEED, steps, agent, progress))
+    return RESULTS.get(f"atari_replay:{game}:{agent}:{steps}",
+                       lambda reported: play(game, REPLAY_SEED, steps, agent, reported), progress)
 
 
 # --- postprocess: the replay video ------------------------------------------------------

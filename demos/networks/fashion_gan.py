@@ -2,7 +2,7 @@
 
 The generator maps a latent vector and a class to an image in one pass; the projection
 discriminator (Miyato & Koyama 2018) scores an image and a class, kept tame by spectral
-normalisation. Trained by scripts/train_gan.py; loaded by demos/image_generation.py.
+normalisation. Trained by scripts/train_gan.py; loaded by demos/image_generation/.
 """
 from __future__ import annotations
 

@@ -26,16 +26,20 @@ the story for the page and the endpoint.
 """
 from __future__ import annotations
 
-from core.contract import ChoiceField, DemoCard, Endpoint, JsonOutput, NumberField, TextField, TextOutput
-from core.validation import InputError
+from matplotlib.figure import Figure
+
+from core.contract import (ChoiceField, DemoCard, Endpoint, FigureOutput, JsonOutput, MarkdownOutput, NumberField,
+                           TableOutput, TextField, TextOutput)
 # the demo's public face, as pages, tests, scripts and benchmarks use it (``demo.X``)
 from demos.recommender.data import (LIKE_THRESHOLD, Catalogue, build_catalogue, load_catalogue, rating_cells,
                                     ratings_table)
 from demos.recommender.evaluation import TOP_K, evaluate, evaluate_split, ranking_metrics, seen_movies, split_likes
-from demos.recommender.insides import latent_map, latent_map_chart, main_genre, pair_figure, pair_vectors
-from demos.recommender.model import (DEFAULT_SETTINGS, METHOD_NAMES, USER_CF_NEIGHBOURS, Method, Progress,
-                                     Recommendations, Recommender, Settings, as_rows, fit, load, popular_scores,
-                                     recommend, similar_movies, top_items, user_cf_scores, user_equation)
+from demos.recommender.insides import (latent_map, latent_map_chart, latent_map_figure, main_genre, pair_figure,
+                                       pair_vectors, similar_rows, similar_seed)
+from demos.recommender.model import (DEFAULT_SETTINGS, FITTING, METHOD_NAMES, METHODS, USER_CF_NEIGHBOURS, Method,
+                                     Recommendations, Recommender, Settings, as_rows, fit, fitted, load,
+                                     popular_scores, recommend, similar_movies, top_items, user_cf_scores,
+                                     user_equation)
 from demos.recommender.titles import (MAX_PICKS, MAX_TITLE_CHARS, PROBLEMS_SHOWN, TITLE_LIST_TYPES, describe,
                                       pick_options, picks_from_list, picks_row, read_title_list, resolve_titles,
                                       split_titles)
@@ -85,29 +89,38 @@ model card and the benchmark.
 
 # --- Gradio / HTTP endpoint -------------------------------------------------------------
 
-def _endpoint(titles: str, count: float, method: str) -> tuple[str, dict]:
-    methods = {name: key for key, name in METHOD_NAMES.items()}
-    if method not in methods:
-        raise InputError(f"Method must be one of: {', '.join(methods)}.")
+def _endpoint(titles: str, count: int, method: Method) -> tuple[str, dict, list[dict], Figure, Figure | None,
+                                                                  list[dict], str]:
     recommender = load()
     picks = resolve_titles(recommender.catalogue, split_titles(titles))
-    result = recommend(recommender, picks, int(count), methods[method])
+    result = recommend(recommender, picks, count, method)
     rows = as_rows(recommender, result)
     lines = [f"{row['rank']}. {row['movie']}" + (f" (because you liked {row['because you liked']})"
                                                  if row.get("because you liked") else "") for row in rows]
     details = {"method": METHOD_NAMES[result.method],
                "picks": [recommender.catalogue.movies["label"].iat[p] for p in result.picks],
                "recommendations": rows, "notes": result.notes, "milliseconds": round(result.seconds * 1e3, 2)}
-    return "\n".join(result.notes + lines), details
+    # the page's insides, each at its first choice: the map, the pair of the first recommendation (ALS only),
+    # the movies like the first liked pick, How it works
+    pair = pair_figure(recommender, result, result.items[0]) if result.user_vector is not None else None
+    return ("\n".join(result.notes + lines), details, rows, latent_map_figure(latent_map(recommender, result)), pair,
+            similar_rows(recommender, similar_seed(recommender.catalogue, result.picks)), HOW_IT_WORKS)
 
 
-ENDPOINT = Endpoint(
+ENDPOINTS = (Endpoint(
     fn=_endpoint,
     inputs=(
         TextField("titles", "Movies you like (one per line, or separated by ;)",
                   "\n".join(EXAMPLE_PICKS), lines=4),
-        NumberField("count", "How many recommendations", 1, 50, 10),
-        ChoiceField("method", "Method", tuple(METHOD_NAMES.values()), METHOD_NAMES["als"]),
+        NumberField("count", "How many recommendations", 1, 50, 10, integer=True),
+        ChoiceField("method", "Method", METHODS, "als"),
     ),
     outputs=(TextOutput("Recommendations"), JsonOutput("Details")),
-)
+    insides=(TableOutput("The recommendations: score, the picks each came from (ALS), genres, fans"),
+             FigureOutput("The latent space: every movie's vector on its 2 principal axes (your picks: diamonds, "
+                          "your recommendations: circles)"),
+             FigureOutput("The first recommendation's score as a dot product: your vector, the movie's vector and "
+                          "their product (ALS)"),
+             TableOutput("Movies like your first pick: the nearest movie vectors (cosine similarity)"),
+             MarkdownOutput("How it works")),
+),)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
-from core.models import MODELS
+from core.memo import RESULTS
 
 LIKE_THRESHOLD = 4.0  # stars: a rating at or above this is a "like"
 
@@ -26,7 +26,6 @@ class Catalogue:
     def low_ratings(self) -> csr_matrix:
         """1 for every rating below LIKE_THRESHOLD (a movie rated twice, once liked, counts as liked)."""
         return csr_matrix(self.rated - self.likes)
-
 
 
 def ratings_table() -> pd.DataFrame:
@@ -68,4 +67,5 @@ def rating_cells(movies: pd.DataFrame, ratings: pd.DataFrame) -> tuple[np.ndarra
 
 
 def load_catalogue() -> Catalogue:
-    return MODELS.get("recommender/movielens", lambda: build_catalogue(ratings_table()))
+    """MovieLens as the model sees it, built once per process: a computed result, kept in ``core.memo``."""
+    return RESULTS.get("recommender/movielens", lambda _progress: build_catalogue(ratings_table()))

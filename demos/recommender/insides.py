@@ -1,13 +1,22 @@
-"""Explain: the space the vectors live in (a 2D map of every movie) and one visitor-movie pair's dot product."""
+"""Explain: the space the vectors live in (a 2D map of every movie), one visitor-movie pair's dot product,
+and the movies whose vectors point the same way as one movie's."""
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from core.plotting import vectors_figure
 from core.validation import InputError
-from demos.recommender.model import Recommendations, Recommender
+from demos.recommender.data import Catalogue
+from demos.recommender.model import Recommendations, Recommender, similar_movies
+from demos.recommender.titles import describe, pick_options
+
+HIGHLIGHTS = {"your pick": "#e45756", "recommended": "#ffd700"}  # the map's marks: role -> colour
+
 
 def main_genre(genres: pd.Series) -> pd.Series:
     """One genre per movie for colouring: its rarest listed genre (Animation says more than Comedy)."""
@@ -44,11 +53,33 @@ def latent_map_chart(frame: pd.DataFrame):
         color=alt.Color("genre", title="genre (rarest listed)", scale=alt.Scale(scheme="tableau20")))
     highlighted = base.transform_filter(alt.datum.role != "other movie").mark_point(
         size=160, filled=True, stroke="black", strokeWidth=1).encode(
-        shape=alt.Shape("role", title="", scale=alt.Scale(domain=["your pick", "recommended"],
-                                                          range=["diamond", "circle"])),
-        fill=alt.Fill("role", legend=None, scale=alt.Scale(domain=["your pick", "recommended"],
-                                                           range=["#e45756", "#ffd700"])))
+        shape=alt.Shape("role", title="", scale=alt.Scale(domain=list(HIGHLIGHTS), range=["diamond", "circle"])),
+        fill=alt.Fill("role", legend=None, scale=alt.Scale(domain=list(HIGHLIGHTS), range=list(HIGHLIGHTS.values()))))
     return (everyone + highlighted).properties(height=520).interactive()
+
+
+def latent_map_figure(frame: pd.DataFrame) -> Figure:
+    """The map as a still figure, for a front end without interactive charts: colour = genre, the picks
+    (diamonds) and recommendations (circles) marked and named."""
+    figure = Figure(figsize=(9, 5.5), layout="constrained")
+    axes = figure.add_subplot()
+    others = frame[frame["role"] == "other movie"]
+    palette = colormaps["tab20"]
+    for index, (genre, points) in enumerate(others.groupby("genre")):
+        axes.scatter(points["x"], points["y"], s=6, alpha=0.45, color=palette(index % palette.N), linewidths=0,
+                     label=genre)
+    for (role, colour), marker in zip(HIGHLIGHTS.items(), ("D", "o")):
+        marked = frame[frame["role"] == role]
+        axes.scatter(marked["x"], marked["y"], marker=marker, color=colour, s=70, edgecolors="black",
+                     linewidths=0.8, label=role, zorder=3)
+        for x, y, movie in zip(marked["x"], marked["y"], marked["movie"]):
+            axes.annotate(movie, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=6, zorder=4)
+    axes.set_xlabel("principal axis 1", fontsize=9)
+    axes.set_ylabel("principal axis 2", fontsize=9)
+    axes.tick_params(labelsize=7)
+    axes.legend(fontsize=6, loc="center left", bbox_to_anchor=(1, 0.5), title="genre (rarest listed)",
+                title_fontsize=7, markerscale=1.5)
+    return figure
 
 
 def pair_vectors(recommender: Recommender, result: Recommendations, movie: int) -> dict[str, np.ndarray | float]:
@@ -66,3 +97,16 @@ def pair_figure(recommender: Recommender, result: Recommendations, movie: int) -
                            "product (sums to the score)": pair["product"]},
                           f"score = your vector · movie vector = {pair['score']:.3f}", "latent factor",
                           bars=pair["you"].size <= 32)  # lines read better than a forest of bars
+
+
+def similar_seed(catalogue: Catalogue, picks: Sequence[int]) -> int:
+    """The movie "movies like this" starts from: the first pick somebody liked, else the best-known movie."""
+    liked = [movie for movie in picks if catalogue.movies["fans"].iat[movie]]
+    return liked[0] if liked else pick_options(catalogue)[0]
+
+
+def similar_rows(recommender: Recommender, movie: int) -> list[dict]:
+    """``similar_movies`` as rows a person can read."""
+    similar, similarities = similar_movies(recommender, movie)
+    return [{"movie": describe(recommender.catalogue, other), "cosine similarity": round(similarity, 3)}
+            for other, similarity in zip(similar, similarities)]

@@ -13,8 +13,11 @@ import numpy as np
 import scipy.linalg
 from scipy.sparse import csr_matrix
 
+from core.contract import choices
 from core.device import choose_device
+from core.memo import RESULTS
 from core.models import MODELS
+from core.progress import Progress, ProgressCallback
 from core.timing import stopwatch
 from core.validation import InputError
 from demos.recommender.data import Catalogue, load_catalogue
@@ -23,8 +26,9 @@ from demos.recommender.titles import checked_picks, picks_row
 OBSCURE_FANS = 3  # a movie liked by fewer people than this says little about a taste
 Method = Literal["als", "popular", "user_cf"]
 METHOD_NAMES: dict[str, str] = {"als": "ALS (latent factors)", "popular": "Most popular",
-                                "user_cf": "User-based CF (cosine)"}
-Progress = Callable[[float], None]
+                                "user_cf": "User-based CF (cosine)"}  # value -> label
+METHODS = choices(METHOD_NAMES, METHOD_NAMES.get)
+FITTING = "Fitting ALS on MovieLens…"
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,21 @@ class Recommendations:
 
 # --- fit --------------------------------------------------------------------------------
 
-def load(settings: Settings = DEFAULT_SETTINGS, progress: Progress | None = None) -> Recommender:
-    """The ALS model fitted on all of MovieLens with ``settings``, fitted once per process."""
-    return MODELS.get(settings.key, lambda: fit(load_catalogue(), settings, progress))
+def load() -> Recommender:
+    """The ALS model fitted on all of MovieLens with the default settings, once per process: the model."""
+    return MODELS.get(DEFAULT_SETTINGS.key, lambda: fit(load_catalogue(), DEFAULT_SETTINGS))
 
 
-def fit(catalogue: Catalogue, settings: Settings = DEFAULT_SETTINGS, progress: Progress | None = None,
+def fitted(settings: Settings = DEFAULT_SETTINGS, progress: ProgressCallback | None = None) -> Recommender:
+    """The ALS model fitted on all of MovieLens with ``settings`` a visitor chose. A refit is a computed
+    result, kept in ``core.memo`` (bounded, least recently used dropped first), not among the models;
+    ``progress`` hears of the iterations if this caller is the one who fits."""
+    if settings == DEFAULT_SETTINGS:
+        return load()
+    return RESULTS.get(settings.key, lambda reported: fit(load_catalogue(), settings, reported), progress)
+
+
+def fit(catalogue: Catalogue, settings: Settings = DEFAULT_SETTINGS, progress: ProgressCallback | None = None,
         likes: csr_matrix | None = None, low_ratings: csr_matrix | None = None) -> Recommender:
     """Fit ALS on ``likes`` and, with ``settings.low_rating_confidence``, ``low_ratings`` (default:
     all of the catalogue's); on CUDA when implicit's GPU build is there."""
@@ -100,12 +113,17 @@ def fit(catalogue: Catalogue, settings: Settings = DEFAULT_SETTINGS, progress: P
     # implicit runs its own threads; a threaded BLAS underneath makes it many times slower
     with threadpool_limits(1, "blas"), stopwatch() as watch:
         model = _new_als(settings, device)
-        callback = (lambda iteration, _seconds, _loss: progress((iteration + 1) / settings.iterations)) \
-            if progress else None
-        model.fit(confidences, show_progress=False, callback=callback)
+        model.fit(confidences, show_progress=False, callback=_iteration_reports(progress, settings.iterations))
         if device == "cuda":
             model = model.to_cpu()  # one new user at a time is faster to serve from the CPU
     return Recommender(catalogue, model, settings, watch.seconds, device, _principal_axes(model.item_factors))
+
+
+def _iteration_reports(progress: ProgressCallback | None, iterations: int) -> Callable[..., None] | None:
+    """implicit's callback after each iteration (iteration, seconds, loss), reported to ``progress``."""
+    if progress is None:
+        return None
+    return lambda iteration, _seconds, _loss: progress(Progress(iteration + 1, iterations, FITTING))
 
 
 def _als_device() -> str:

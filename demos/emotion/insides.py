@@ -1,0 +1,91 @@
+"""Inside the classifier for one face: the picture it received, every stage's feature maps, and Grad-CAM."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+
+from core.drawing import heatmap_overlay
+from core.plotting import feature_maps_figure
+from core.validation import InputError
+from demos.emotion.faces import Face
+from demos.emotion.model import EMOTIONS, INPUT_SIZE, load
+from demos.emotion.recognition import classifier_input
+
+if TYPE_CHECKING:
+    import torch
+
+GRADCAM_STAGE = "block 3"
+FIRST_STAGE = "first convolution"
+DEEPER_STAGE = "block 2"  # the deeper stage shown first (the page lets the visitor pick another)
+STAGE_NOTES = {
+    "first convolution": "edges and light/dark contrasts",
+    "entry block": "edges combined into small textures",
+    "block 1": "small shapes: corners, blobs, lines of the eyes and mouth",
+    "block 2": "larger parts: an eye, a mouth corner, an eyebrow",
+    "block 3": "face regions; Grad-CAM reads these maps",
+    "block 4": "whole-face patterns, each cell sees most of the face",
+    "class maps": "one map per emotion, averaged into its score",
+}
+
+
+@dataclass
+class FaceInsides:
+    face_input: np.ndarray  # the 64x64 grayscale picture the network received
+    stages: dict[str, np.ndarray]  # stage name -> (channels, height, width) activations
+    emotion: str  # the class Grad-CAM explains
+    gradcam: np.ndarray  # (64, 64) in [0, 1]: where evidence for ``emotion`` came from
+
+    @property
+    def deeper_stages(self) -> list[str]:
+        return [name for name in self.stages if name != FIRST_STAGE]
+
+
+def explain(face: Face, emotion: str | None = None) -> FaceInsides:
+    """Feature maps of every stage for one face, and a Grad-CAM map for ``emotion`` (default: top)."""
+    if face.too_small:
+        raise InputError("This face is too small to classify, so there is nothing inside to show.")
+    emotion = emotion or face.emotion
+    if emotion not in EMOTIONS:
+        raise InputError(f"Unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}.")
+    import torch
+
+    models = load()
+    batch = classifier_input(face.crop[None]).to(models.classifier_device)
+    with torch.enable_grad():
+        stages = models.classifier.stages(batch.requires_grad_(True))
+        features = stages[GRADCAM_STAGE]
+        features.retain_grad()
+        stages["class maps"].mean(dim=(2, 3))[0, EMOTIONS.index(emotion)].backward()
+    return FaceInsides(face.crop, {name: out[0].detach().float().cpu().numpy() for name, out in stages.items()},
+                       emotion, _gradcam(features[0].detach(), features.grad[0]))
+
+
+def _gradcam(features: torch.Tensor, gradients: torch.Tensor) -> np.ndarray:
+    """Grad-CAM (Selvaraju et al. 2017): feature maps weighted by their mean gradient, positive part."""
+    import torch.nn.functional as F
+
+    weights = gradients.mean(dim=(1, 2), keepdim=True)
+    cam = F.relu((weights * features).sum(dim=0))[None, None]
+    cam = F.interpolate(cam, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)[0, 0]
+    cam = cam.float().cpu().numpy()
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+def feature_maps(insides: FaceInsides, stage: str) -> Figure:
+    """A grid of one stage's activation maps, titled with what that depth tends to respond to."""
+    maps = insides.stages[stage]
+    title = f"{stage.capitalize()}: {len(maps)} maps of {maps.shape[1]}x{maps.shape[2]} ({STAGE_NOTES[stage]})"
+    return feature_maps_figure(maps, title, names=EMOTIONS if stage == "class maps" else None)
+
+
+def network_input(insides: FaceInsides, size: int = 256) -> Image.Image:
+    """The 64x64 grayscale face the network received, enlarged with its pixels kept square."""
+    return Image.fromarray(insides.face_input).resize((size, size), Image.NEAREST)
+
+
+def gradcam_overlay(insides: FaceInsides, size: int = 256) -> Image.Image:
+    return heatmap_overlay(network_input(insides, size), insides.gradcam, alpha=0.5)

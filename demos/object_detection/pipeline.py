@@ -1,0 +1,174 @@
+"""One photo through a detector: preprocess (a 300x300 blob), forward (one pass, with the raw anchor outputs),
+postprocess (threshold, class filter, pixels, boxes drawn)."""
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from typing import Iterable
+
+import numpy as np
+from matplotlib import colormaps
+from PIL import Image
+
+from core.drawing import Box, draw_boxes
+from core.timing import stopwatch
+from core.validation import InputError
+from demos.object_detection.model import (BUNDLED, CLASS_COLUMNS, CLASS_NAMES, COCO_NAMES, INPUT_SIZE, RAW_OUTPUTS,
+                                          Detector, HubDetector, load)
+
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Detection:
+    label: str
+    score: float
+    box: Box  # x1, y1, x2, y2 in the photo's pixels
+
+
+@dataclass(frozen=True)
+class RawOutputs:
+    """Everything one forward pass gives, before any threshold."""
+
+    detections: np.ndarray  # (N, 7) rows [_, class id, score, x1, y1, x2, y2], after the graph's NMS
+    box_deltas: np.ndarray  # (1917, 4) learned offsets (dx, dy, dw, dh) for each default box
+    class_scores: np.ndarray  # (1917, 91) sigmoid score of each class for each box; column 0: background
+    anchors: np.ndarray  # (1917, 4) default boxes, x1, y1, x2, y2 as fractions of the picture
+    variances: np.ndarray  # (1917, 4) scales the offsets were trained with
+
+
+@dataclass
+class DetectionResult:
+    photo: Image.Image
+    image: Image.Image  # the photo with the boxes drawn
+    detections: list[Detection]
+    threshold: float
+    classes: frozenset[str]  # the class filter; empty = every class
+    device: str
+    seconds: float  # preprocess + forward + postprocess
+    raw: RawOutputs | None  # the bundled SSD's insides; None for a hub model
+    model: str  # "bundled", or the hub id or folder
+
+
+# --- preprocess -------------------------------------------------------------------------
+
+def preprocess(photo: Image.Image) -> np.ndarray:
+    """A (1, 3, 300, 300) blob. The graph scales pixels to [-1, 1] itself; PIL already gives RGB."""
+    import cv2
+
+    return cv2.dnn.blobFromImage(np.asarray(photo.convert("RGB")), size=(INPUT_SIZE, INPUT_SIZE), swapRB=False)
+
+
+def checked_classes(classes: Iterable[str] | None, known: tuple[str, ...] = CLASS_NAMES) -> frozenset[str]:
+    """The class filter, every name checked (in any case) against the detector's; empty means every class."""
+    spelled = {name.lower(): name for name in known}
+    wanted = {name.strip().lower() for name in classes or () if name.strip()}
+    unknown = sorted(wanted - set(spelled))
+    if unknown:
+        raise InputError(f"Unknown class {', '.join(map(repr, unknown))}. "
+                         f"The detector knows: {', '.join(known)}.")
+    return frozenset(spelled[name] for name in wanted)
+
+
+def checked_threshold(threshold: float) -> float:
+    if not 0.01 <= threshold <= 1.0:
+        raise InputError("The confidence threshold must be between 0.01 and 1.")
+    return float(threshold)
+
+
+# --- forward ----------------------------------------------------------------------------
+
+def forward(detector: Detector, blob: np.ndarray) -> RawOutputs:
+    """One pass; the anchor-level outputs come along at no extra cost (the graph computes them anyway)."""
+    with detector.lock:
+        detector.net.setInput(blob)
+        detections, deltas, scores, priors = detector.net.forward(RAW_OUTPUTS)
+    return RawOutputs(detections.reshape(-1, 7), deltas.reshape(-1, 4), scores.reshape(-1, CLASS_COLUMNS),
+                      priors[0, 0].reshape(-1, 4), priors[0, 1].reshape(-1, 4))
+
+
+def hub_forward(detector: HubDetector, photo: Image.Image, threshold: float) -> list[Detection]:
+    """One pass of a transformers detector; its own processor turns the outputs into boxes in pixels."""
+    import torch
+
+    inputs = detector.processor(images=photo.convert("RGB"), return_tensors="pt").to(detector.device)
+    with torch.inference_mode():
+        outputs = detector.model(**inputs)
+    size = torch.tensor([[photo.height, photo.width]], device=detector.device)
+    found = detector.processor.post_process_object_detection(outputs, threshold=threshold, target_sizes=size)[0]
+    labels, (width, height) = detector.model.config.id2label, photo.size
+    return [Detection(labels[label], round(score, 4), tuple(np.clip(box, 0, (width, height, width, height)).tolist()))
+            for score, label, box in zip(found["scores"].tolist(), found["labels"].tolist(), found["boxes"].tolist())]
+
+
+# --- postprocess ------------------------------------------------------------------------
+
+def postprocess(rows: np.ndarray, size: tuple[int, int], threshold: float,
+                classes: frozenset[str] = frozenset()) -> list[Detection]:
+    """Detections above ``threshold`` (and in ``classes`` if given), boxes in pixels, best first."""
+    width, height = size
+    detections = []
+    for _, class_id, score, *corners in rows:
+        label = COCO_NAMES.get(int(class_id))
+        if label is None or score < threshold:
+            continue
+        x1, y1, x2, y2 = np.clip(corners, 0.0, 1.0) * (width, height, width, height)
+        detections.append(Detection(label, round(float(score), 4), (float(x1), float(y1), float(x2), float(y2))))
+    return kept(detections, classes)
+
+
+def kept(detections: Iterable[Detection], classes: frozenset[str]) -> list[Detection]:
+    """Only the chosen classes (every class when none is chosen), best first."""
+    return sorted((d for d in detections if not classes or d.label in classes), key=lambda d: -d.score)
+
+
+def find_objects(detector: Detector | HubDetector, photo: Image.Image, threshold: float,
+                 classes: frozenset[str]) -> tuple[list[Detection], RawOutputs | None]:
+    """Detections in one format for both kinds of detector, and the bundled SSD's raw outputs (None for a hub one)."""
+    if isinstance(detector, HubDetector):
+        return kept(hub_forward(detector, photo, threshold), classes), None
+    raw = forward(detector, preprocess(photo))
+    return postprocess(raw.detections, photo.size, threshold, classes), raw
+
+
+@cache
+def class_color(label: str) -> tuple[int, int, int]:
+    """A fixed colour per class, so a class looks the same in every picture and every frame."""
+    index = CLASS_NAMES.index(label) if label in CLASS_NAMES else zlib.crc32(label.encode())  # a hub model's own
+    red, green, blue, _ = colormaps["tab20"](index % 20)
+    return round(red * 255), round(green * 255), round(blue * 255)
+
+
+def draw(photo: Image.Image, detections: list[Detection]) -> Image.Image:
+    return draw_boxes(photo, [d.box for d in detections], [f"{d.label} {d.score:.2f}" for d in detections],
+                      [class_color(d.label) for d in detections])
+
+
+# --- the whole call ---------------------------------------------------------------------
+
+def detect(photo: Image.Image, threshold: float = DEFAULT_THRESHOLD, classes: Iterable[str] | None = None,
+           model: str = BUNDLED) -> DetectionResult:
+    """Find objects in ``photo`` scoring at least ``threshold``, optionally only some classes.
+
+    ``model``: "bundled" (SSD-MobileNet-v2, offline), or the hub id or local folder of any
+    transformers object detector; both give the same result format.
+    """
+    threshold, detector = checked_threshold(threshold), load(model)
+    chosen = checked_classes(classes, detector.class_names)
+    with stopwatch() as watch:
+        detections, raw = find_objects(detector, photo, threshold, chosen)
+    return DetectionResult(photo, draw(photo, detections), detections, threshold, chosen, detector.device,
+                           watch.seconds, raw, detector.name)
+
+
+def counts(detections: Iterable[Detection]) -> dict[str, int]:
+    """How many of each class, most frequent first."""
+    return dict(Counter(d.label for d in detections).most_common())
+
+
+def detection_rows(detections: Iterable[Detection]) -> list[dict]:
+    """One flat row per detection, for the table and the JSON/CSV downloads."""
+    return [{"label": d.label, "score": d.score, "x1": round(d.box[0], 1), "y1": round(d.box[1], 1),
+             "x2": round(d.box[2], 1), "y2": round(d.box[3], 1)} for d in detections]

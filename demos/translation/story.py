@@ -1,0 +1,55 @@
+"""How the bundled model was made, for the page's story: its loss curve, training record, data splits,
+held-out scores (scripts/evaluate_translation.py) and the one-model-or-two comparison
+(scripts/compare_translation.py), each read from the file its script wrote."""
+from __future__ import annotations
+
+import json
+
+from core.contract import ASSETS
+from demos.translation.model import MODEL_DIR
+from demos.translation.source import DIRECTIONS
+
+LOSS_CURVE = ASSETS / "translation" / "loss_curve.png"
+SCORES_FILE = ASSETS.parent / "benchmarks" / "results" / "translation.json"  # scripts/evaluate_translation.py
+CHOICES_FILE = ASSETS.parent / "benchmarks" / "results" / "translation_choices.json"  # scripts/compare_translation.py
+BUNDLED_LIMITS = ("The bundled model was trained here from scratch on about 50,000 sentence pairs (short "
+                  "Tatoeba sentences and news) on a CPU: short everyday sentences usually come out right or "
+                  "nearly right; expect errors on long, rare or technical ones. The hub model (OPUS-MT) learned "
+                  "from millions of pairs.")
+
+
+def training_story() -> dict[str, object]:
+    """How the bundled model was made, from the files the training and evaluation scripts wrote."""
+    story: dict[str, object] = {"loss_curve": LOSS_CURVE if LOSS_CURVE.exists() else None}
+    for name, path in (("training", MODEL_DIR / "training.json"), ("data_splits", MODEL_DIR / "data_splits.json"),
+                       ("scores", SCORES_FILE), ("choices", CHOICES_FILE)):
+        story[name] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return story
+
+
+def story_numbers(story: dict[str, object]) -> dict[str, str]:
+    """The headline numbers of the bundled model's training, for a row of metrics."""
+    training, splits = story["training"], story["data_splits"]
+    numbers = {}
+    if splits:
+        numbers["Training pairs"] = f"{splits['sizes']['train']:,}"
+        numbers["Held-out test pairs"] = f"{splits['sizes']['tatoeba_test'] + splits['sizes']['news_test']:,}"
+    if training:
+        numbers["Parameters"] = f"{training['parameters_million']} M"
+        numbers["Update steps"] = f"{training['steps']:,}"
+        numbers["Training time"] = f"{training['train_minutes']:.0f} min ({training['device'].upper()})"
+    return numbers
+
+
+def design_table(story: dict[str, object]) -> list[dict[str, object]]:
+    """One model for both directions vs one per direction: dev BLEU at the same training compute, a row each."""
+    return [{"design": row["candidate"],
+             **{f"{score['dev_set']} dev, {DIRECTIONS[score['direction']]}": score["bleu"] for score in row["scores"]},
+             "mean": row["mean_dev_bleu"]}
+            for row in story["choices"].get("design", [])]
+
+
+def score_table(story: dict[str, object]) -> list[dict[str, object]]:
+    """BLEU and chrF per held-out test set and direction, as measured by scripts/evaluate_translation.py."""
+    return [{"test set": row["test_set"], "direction": DIRECTIONS[row["direction"]], "BLEU": row["bleu"],
+             "chrF": row["chrf"], "sentences": row["sentences"]} for row in story["scores"].get("scores", [])]
