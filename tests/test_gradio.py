@@ -1,5 +1,6 @@
 """The Gradio front end serves the same demos: one API endpoint per registered demo, more where it declares them."""
 import json
+from pathlib import Path
 
 import pytest
 from gradio_client import handle_file
@@ -11,8 +12,12 @@ from endpoint_samples import answer, endpoints
 
 
 @pytest.mark.parametrize("api_name, endpoint", endpoints(), ids=[name for name, _ in endpoints()])
-def test_every_demo_answers_through_its_endpoint(gradio_client, tmp_path, api_name, endpoint):
-    answer(gradio_client, api_name, endpoint, tmp_path)
+def test_every_demo_answers_through_its_endpoint_and_tells_no_server_path(gradio_client, tmp_path, api_name,
+                                                                          endpoint):
+    results = answer(gradio_client, api_name, endpoint, tmp_path)
+    told = [value for kind, value in zip(endpoint.results, results)
+            if isinstance(kind, (contract.JsonOutput, contract.TextOutput, contract.MarkdownOutput))]
+    assert str(Path(__file__).resolve().parent.parent) not in json.dumps(told, ensure_ascii=False)
 
 
 def test_style_endpoint_returns_an_image_of_the_requested_size(gradio_client, tmp_path):

@@ -97,7 +97,7 @@ def _endpoint(text: str, direction: str, beams: int, alternatives: int, model: s
     translation = translate(text or "", direction=direction, model=model, beams=beams, alternatives=alternatives)
     details = {
         "source_language": translation.source_language, "target_language": translation.target_language,
-        "language_detected": translation.language_detected, "model": translation.model,
+        "language_detected": translation.language_detected, "model": model,  # the choice: no server path
         "device": translation.device, "seconds": round(translation.seconds, 3), "notices": translation.notices,
         "sentences": [{"source": s.source.text,
                        "alternatives": [{"text": h.text, "score": round(h.score, 3)} for h in s.hypotheses]}
