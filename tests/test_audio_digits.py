@@ -19,6 +19,22 @@ from core.validation import InputError
 from demos import audio_digits
 
 UNSEEN_VOICE = "en-gb-scotland+f4"  # an espeak-ng dialect and variant left out of training
+PHONE_COLUMN_PX = 358  # what a 390-px phone screen leaves a chart, between Streamlit's margins
+LEGIBLE_PX = 10
+
+
+def smallest_text_px(figure: Figure, column_px: int = PHONE_COLUMN_PX) -> float:
+    """How tall, in screen pixels, the smallest text on ``figure`` is when the figure fills a ``column_px`` column."""
+    from matplotlib.text import Text
+
+    figure.draw_without_rendering()  # tick labels exist once the figure is laid out
+    sizes = [text.get_fontsize() for text in figure.findobj(Text) if text.get_visible() and text.get_text().strip()]
+    return min(sizes) * column_px / (figure.get_figwidth() * 72)
+
+
+def visible_yticks(axes) -> list[float]:
+    low, high = sorted(axes.get_ylim())
+    return [tick for tick in axes.get_yticks() if low <= tick <= high]
 
 
 def spoken(word: str, folder: Path) -> Path:
@@ -169,3 +185,38 @@ def test_gradio_endpoint_answers_bad_audio_with_a_message(gradio_client, tmp_pat
     silence.write_bytes(wav_bytes(np.zeros(8000, np.float32), 8000))
     with pytest.raises(Exception, match="silent"):
         gradio_client.predict(handle_file(str(silence)), "cnn", api_name="/audio_digits")
+
+
+@pytest.fixture(scope="module")
+def four_zero_two():
+    return audio_digits.classify(audio_digits.example_recordings()["four zero two"])
+
+
+def every_chart(result) -> list[Figure]:
+    """Every plot the page and the API show for ``result``, on the training settings, with a two-recording comparison."""
+    steps = audio_digits.explain(audio_digits.pipeline(result.samples)).steps
+    comparison = audio_digits.mfcc_comparison_figure([("first", result.samples), ("again", result.samples)])
+    return [audio_digits.probabilities_figure(result), audio_digits.waveform_figure(result.samples, result.words),
+            *(step.figure for step in steps), comparison]
+
+
+def test_every_chart_can_be_read_on_a_phone(four_zero_two):
+    for figure in every_chart(four_zero_two):
+        assert smallest_text_px(figure) >= LEGIBLE_PX, figure.axes[0].get_title()
+
+
+def test_probabilities_are_drawn_on_an_axis_that_ends_at_1(four_zero_two):
+    axes = audio_digits.probabilities_figure(four_zero_two).axes[0]
+    assert axes.get_ylim() == (0, 1) and max(visible_yticks(axes)) == 1
+
+
+def test_mel_bands_and_mfcc_coefficients_are_counted_in_whole_numbers(four_zero_two):
+    """Each band or coefficient is one row, centred on its own number, and the ticks name whole rows (not 2.5)."""
+    _, _, log_mel, coefficients = audio_digits.explain(audio_digits.pipeline(four_zero_two.samples)).steps
+    comparison = audio_digits.mfcc_comparison_figure([("first", four_zero_two.samples)])
+    for figure, rows in ((log_mel.figure, range(40)), (coefficients.figure, range(20)), (comparison, range(1, 20))):
+        axes = figure.axes[0]
+        figure.draw_without_rendering()
+        assert sorted(axes.images[0].get_extent()[2:]) == [rows[0] - 0.5, rows[-1] + 0.5]
+        ticks = visible_yticks(axes)
+        assert len(ticks) > 2 and all(float(tick).is_integer() for tick in ticks), ticks

@@ -11,6 +11,8 @@ from core.media import example_photo
 from core.validation import InputError
 from demos import emotion
 from demos.emotion import recognition
+from demos.emotion.insides import MAP_COLUMNS
+from test_audio_digits import LEGIBLE_PX, smallest_text_px
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +150,26 @@ def test_page_says_when_there_is_no_face(gallery):
     assert not app.exception
     assert any("No face found" in warning.value for warning in app.warning)
     assert any(caption.startswith("What the detector saw") for caption in image_captions(app))
+    assert any("reads human faces only" in warning.value for warning in app.warning)
+    assert not app.get("download_button"), "nothing was found, so there is nothing to download"
+
+
+def test_the_page_draws_probabilities_on_axes_that_end_at_1(gallery):
+    app = gallery.switch_page("views/emotion.py").run()
+    app.selectbox(key="emotion_photo_example").set_value("Group photo (12 faces, LFW)").run()
+    specs = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    assert len(specs) == 2  # every face's seven probabilities, and the chosen face's
+    for spec in specs:
+        assert spec["encoding"]["x"]["field"] == "probability"
+        assert spec["encoding"]["x"]["scale"] == {"domain": [0, 1], "nice": False}
+
+
+def test_feature_maps_come_four_to_a_row_with_names_a_phone_can_read(astronaut_result):
+    insides = emotion.explain(astronaut_result.faces[0])
+    for stage in insides.stages:
+        figure = emotion.feature_maps(insides, stage)
+        assert figure.axes[0].get_subplotspec().get_gridspec().ncols == MAP_COLUMNS
+        assert smallest_text_px(figure) >= LEGIBLE_PX, stage
 
 
 def test_gradio_endpoint_returns_faces_and_emotions(gradio_client, tmp_path):
@@ -183,6 +205,7 @@ def test_the_endpoint_shows_the_pages_insides_for_the_first_face(astronaut, astr
 def test_a_photo_without_a_face_shows_only_what_the_detector_saw():
     annotated, results, detector, *face_insides = endpoint_results(example_photo("Coffee"))
     assert results["faces"] == [] and "No face found" in results["message"]
+    assert "reads human faces only" in results["message"]
     assert detector.size == annotated.size and face_insides == [None] * 5
 
 

@@ -90,20 +90,17 @@ def download_json(data: object, file_name: str, label: str = "Download JSON") ->
                        on_click="ignore", icon=":material/download:")
 
 
-def image_choice_grid(key: str, images: list, captions: list[str], columns: int = 7, default: int = 0) -> int:
-    """A grid of pictures with a button under each; returns the index of the chosen one."""
+def image_choice_grid(key: str, images: list, captions: list[str], width: int = 64, default: int = 0) -> int:
+    """Pictures ``width`` px wide with a button under each, in rows as wide as the screen (a phone gets four
+    to a row, not one full-width picture each); returns the index of the chosen one."""
     state_key = f"{key}_choice"
     st.session_state.setdefault(state_key, default)
-    for start in range(0, len(images), columns):
-        for offset, column in enumerate(st.columns(columns)):
-            index = start + offset
-            if index >= len(images):
-                break
-            with column:
-                st.image(str(images[index]), width="stretch")
-                chosen = st.session_state[state_key] == index
-                st.button(captions[index], key=f"{key}_{index}", width="stretch",
-                          type="primary" if chosen else "secondary",
+    with st.container(horizontal=True, gap="small"):
+        for index, (image, caption) in enumerate(zip(images, captions)):
+            with st.container(width=width, gap="small"):
+                st.image(str(image), width="stretch")
+                st.button(caption, key=f"{key}_{index}", width="stretch",
+                          type="primary" if st.session_state[state_key] == index else "secondary",
                           on_click=st.session_state.__setitem__, args=(state_key, index))
     return st.session_state[state_key]
 
@@ -146,6 +143,22 @@ def audio_input(key: str, examples: Mapping[str, Path], label: str = "Your recor
         st.info(hint)
         return None
     return upload.name or source.lower(), upload.getvalue()
+
+
+# Chromium's player counts whole seconds, so a 0.7-second digit reads "0:00 / 0:00": in this player its time
+# readout is hidden, and the caption under it gives the real length
+_CLIP_PLAYER_CSS = """<style>
+.st-key-{key} audio::-webkit-media-controls-current-time-display,
+.st-key-{key} audio::-webkit-media-controls-time-remaining-display {{ display: none; }}
+</style>"""
+
+
+def clip_player(wav: bytes, key: str, caption: str) -> None:
+    """A player for a clip that may be under a second long; ``caption`` should say how long it is."""
+    with st.container(key=key):
+        st.html(_CLIP_PLAYER_CSS.format(key=key))
+        st.audio(wav, format="audio/wav")
+        st.caption(caption)
 
 
 def document_input(key: str, examples: Mapping[str, str], label: str = "Your text") -> str | None:

@@ -26,8 +26,9 @@ with kit.user_errors(), st.spinner("Listening…"):
     result = demo.classify(data, classifier)
 
 with input_column:
-    st.audio(wav_bytes(result.samples, demo.SAMPLE_RATE), format="audio/wav")
-    st.caption(f"What was analysed: {result.samples.size / demo.SAMPLE_RATE:.2f} s, mono, resampled to 8 kHz.")
+    kit.clip_player(wav_bytes(result.samples, demo.SAMPLE_RATE), "audio_digits_analysed",
+                    f"What was analysed: {result.samples.size / demo.SAMPLE_RATE:.2f} s, mono, resampled to 8 kHz.")
+    st.pyplot(demo.waveform_figure(result.samples, result.words))
     if result.clipped > 0.001:
         st.warning(f"{result.clipped:.1%} of the samples hit full scale (clipping): the recording was too loud "
                    "and is distorted. Move back from the microphone for a cleaner result.", icon="📢")
@@ -41,7 +42,6 @@ with answer_column:
     kit.ran_on(result.device, result.seconds)
 
 st.subheader("The MFCC pipeline, step by step")
-st.pyplot(demo.waveform_figure(result.samples, result.words))
 window_column, hop_column, mel_column, mfcc_column = st.columns(4)
 trained = demo.MODEL_SETTINGS  # the sliders start there, as the Gradio tab's plots are drawn
 window = window_column.select_slider("Window (samples)", [64, 128, 256, 512, 1024], value=trained.window,
@@ -55,9 +55,11 @@ if hop > window or n_mfcc > n_mels:
 settings = demo.MfccSettings(window, min(hop, window), n_mels, min(n_mfcc, n_mels))
 st.caption("The classifiers always use their training settings (256, 128, 40 mel bands, 20 coefficients); "
            "the sliders change only these plots.")
-for step in demo.explain(demo.pipeline(result.samples, settings)).steps:
-    st.pyplot(step.figure)
-    st.caption(step.caption)
+steps = demo.explain(demo.pipeline(result.samples, settings)).steps
+for pair in (steps[:2], steps[2:]):  # two plots to a row on a laptop, one under the other on a phone
+    for column, step in zip(st.columns(2, gap="large"), pair):
+        column.pyplot(step.figure)
+        column.caption(step.caption)
 
 st.subheader("Say it again")
 fingerprint = hashlib.sha1(data).hexdigest()
@@ -65,9 +67,11 @@ history = st.session_state.setdefault(HISTORY_KEY, [])
 if not history or history[-1][0] != fingerprint:
     history.append((fingerprint, f"{name[:18]} → {result.digits}", result.samples))
     del history[:-HISTORY_SIZE]
-st.caption(f"MFCCs of the last {len(history)} recording(s) of this session side by side (coefficient 0, the level, "
-           f"left out; up to {HISTORY_SIZE}). Record the same digit again, or another one, and compare the patterns.")
-st.pyplot(demo.mfcc_comparison_figure([(label, samples) for _, label, samples in history]))
+note_column, comparison_column = st.columns(2, gap="large")
+note_column.caption(f"MFCCs of the last {len(history)} recording(s) of this session side by side (coefficient 0, "
+                    f"the level, left out; up to {HISTORY_SIZE}). Record the same digit again, or another one, and "
+                    "compare the patterns.")
+comparison_column.pyplot(demo.mfcc_comparison_figure([(label, samples) for _, label, samples in history]))
 
 with st.expander("How it works", expanded=False):
     st.markdown(demo.HOW_IT_WORKS)

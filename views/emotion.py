@@ -1,12 +1,48 @@
 """Emotion Recognition page: widgets only; the work is in demos.emotion."""
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from PIL import Image
 
 from demos import emotion as demo
 from ui import streamlit_kit as kit
+
+COLOURS = alt.Scale(domain=list(demo.EMOTIONS),
+                    range=["#{:02x}{:02x}{:02x}".format(*demo.EMOTION_COLORS[e]) for e in demo.EMOTIONS])
+PROBABILITY = alt.Scale(domain=[0, 1], nice=False)  # probabilities end at 1, not at the next "nice" number past it
+FONT_PX = 13  # chart labels: Vega's 10-11 px defaults are small on a phone
+
+
+def legible(chart: alt.Chart) -> alt.Chart:
+    """Type a phone can read, and the chart's height for its bars alone (axes and legend are added to it)."""
+    return (chart.configure_axis(labelFontSize=FONT_PX, titleFontSize=FONT_PX).configure_legend(labelFontSize=FONT_PX)
+            .properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding")))
+
+
+def faces_chart(rows: list[dict]) -> alt.Chart:
+    """One bar per face, split into its seven probabilities; the legend in rows of four, so a phone shows all."""
+    long = pd.DataFrame(rows).melt("face", var_name="emotion", value_name="probability")
+    long["order"] = long["emotion"].map(demo.EMOTIONS.index)
+    return legible(alt.Chart(long).mark_bar().encode(
+        x=alt.X("probability:Q", scale=PROBABILITY, title="probability"),
+        y=alt.Y("face:N", sort=None, title="face"),
+        color=alt.Color("emotion:N", scale=COLOURS, legend=alt.Legend(orient="bottom", columns=4, title=None)),
+        order="order:Q", tooltip=["face", "emotion", alt.Tooltip("probability:Q", format=".1%")],
+    ).properties(height=alt.Step(24)))
+
+
+def face_chart(face: demo.Face) -> alt.Chart:
+    """One face's seven probabilities, coloured as in the chart above and on the boxes."""
+    data = pd.DataFrame({"emotion": demo.EMOTIONS, "probability": face.probabilities})
+    return legible(alt.Chart(data).mark_bar().encode(  # sideways: every emotion's name fits a phone
+        x=alt.X("probability:Q", scale=PROBABILITY, title="probability"),
+        y=alt.Y("emotion:N", sort=list(demo.EMOTIONS), title=None),
+        color=alt.Color("emotion:N", scale=COLOURS, legend=None),
+        tooltip=["emotion", alt.Tooltip("probability:Q", format=".1%")],
+    ).properties(height=alt.Step(24)))
+
 
 kit.page_header(demo.CARD)
 input_column, result_column = st.columns([2, 3], gap="large")
@@ -30,15 +66,16 @@ with result_column:
     st.caption(f"Detector on **{result.detector_device.upper()}**, classifier on "
                f"**{result.classifier_device.upper()}**, {result.seconds:.2f} s in all "
                f"(detect {result.timings['detect']:.2f} s, align + classify {result.timings['align + classify']:.2f} s)")
-    download_png, download_json = st.columns(2)
-    with download_png:
-        kit.download_image(result.annotated, "emotions.png")
-    with download_json:
-        kit.download_json(demo.as_json(result), "emotions.json")
+    if result.faces:  # no face, nothing to download: the message says the model reads human faces only
+        download_png, download_json = st.columns(2)
+        with download_png:
+            kit.download_image(result.annotated, "emotions.png")
+        with download_json:
+            kit.download_json(demo.as_json(result), "emotions.json")
 
 if not result.faces:
-    st.image(demo.detector_view(result), width=480,
-             caption="What the detector saw: its face-centre heatmap (red = a face centre is likely here)")
+    result_column.image(demo.detector_view(result), width="stretch",
+                        caption="What the detector saw: its face-centre heatmap (red = a face centre is likely here)")
     st.stop()
 
 classified = demo.classified_faces(result)
@@ -47,15 +84,11 @@ if not classified:
 
 st.subheader("Every face, every emotion")
 st.caption("Each face as the classifier saw it (aligned by the eyes, 64x64 grayscale), and its 7 probabilities.")
-per_row = 6
 labels = list(classified)
-for start in range(0, len(labels), per_row):
-    for column, label in zip(st.columns(per_row), labels[start:start + per_row]):
-        column.image(Image.fromarray(classified[label].crop).resize((128, 128)), caption=label, width="stretch")
-probabilities = pd.DataFrame(demo.probability_rows(result)).set_index("face")
-st.bar_chart(probabilities, horizontal=True, sort=False, x_label="face", y_label="probability",
-             color=["#{:02x}{:02x}{:02x}".format(*demo.EMOTION_COLORS[e]) for e in demo.EMOTIONS],
-             height=max(160, 40 * len(labels) + 60))
+with st.container(horizontal=True):  # the faces flow into rows as wide as the screen: three a row on a phone
+    for label, read in classified.items():
+        st.image(Image.fromarray(read.crop), caption=label, width=104)
+st.altair_chart(faces_chart(demo.probability_rows(result)), width="stretch")
 
 st.subheader("Inside the network")
 face_column, emotion_column = st.columns(2)
@@ -69,12 +102,13 @@ face_input, gradcam, bars = st.columns([1, 1, 2])
 face_input.image(demo.network_input(insides), width="stretch", caption="The network's input: 64x64 grayscale")
 gradcam.image(demo.gradcam_overlay(insides), width="stretch",
               caption=f"Grad-CAM: where the evidence for '{target}' came from")
-bars.bar_chart(pd.DataFrame({"probability": face.probabilities}, index=list(demo.EMOTIONS)), sort=False,
-               x_label="emotion", y_label="probability", height=260)
+bars.altair_chart(face_chart(face), width="stretch")
 
-st.pyplot(demo.feature_maps(insides, demo.FIRST_STAGE))
-deeper_stage = st.select_slider("Deeper stage", insides.deeper_stages, value=demo.DEEPER_STAGE)
-st.pyplot(demo.feature_maps(insides, deeper_stage))
+first_maps, deeper_maps = st.columns(2, gap="large")  # side by side on a laptop, one under the other on a phone
+first_maps.pyplot(demo.feature_maps(insides, demo.FIRST_STAGE), alt="Feature maps of the first convolution")
+with deeper_maps:
+    deeper_stage = st.select_slider("Deeper stage", insides.deeper_stages, value=demo.DEEPER_STAGE)
+    st.pyplot(demo.feature_maps(insides, deeper_stage), alt=f"Feature maps of {deeper_stage}")
 
 with st.expander("How it works", expanded=False):
     st.markdown(demo.HOW_IT_WORKS)

@@ -6,10 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from demos.audio_digits.classifiers import DigitResult, Word
 from demos.audio_digits.features import MODEL_SETTINGS, MfccSettings, log_mel, mfcc
 from demos.audio_digits.recording import DIGITS, SAMPLE_RATE, trim
+
+# 4.5 inches wide: on a phone's 358-px column matplotlib's 10-pt labels are 11 px tall, in half a laptop's page
+# 14 px (the page shows these plots two to a row on a laptop, one under the other on a phone)
+FIGURE_WIDTH = 4.5
 
 
 @dataclass
@@ -50,20 +55,30 @@ class MfccInsides:
     steps: tuple[MfccStep, ...]
 
 
-def _figure(height: float = 2.4) -> tuple[Figure, object]:
-    figure = Figure(figsize=(8, height), layout="constrained")
+def _figure(height: float = 2.6) -> tuple[Figure, object]:
+    figure = Figure(figsize=(FIGURE_WIDTH, height), layout="constrained")
     return figure, figure.add_subplot()
 
 
-def _heatmap(matrix: np.ndarray, seconds: float, title: str, ylabel: str, top: float, colour: str,
+def _heatmap(matrix: np.ndarray, seconds: float, title: str, ylabel: str, colour: str, top: float | None = None,
              limit: float | None = None) -> Figure:
-    """``limit``: a symmetric colour range (values beyond it saturate); None = the data's range."""
+    """``top``: what the rows reach (Hz), or None: the rows are numbered (bands, coefficients) and ticked at
+    whole numbers. ``limit``: a symmetric colour range (values beyond it saturate); None = the data's range."""
     figure, axes = _figure()
-    image = axes.imshow(matrix, origin="lower", aspect="auto", cmap=colour, extent=(0, seconds, 0, top),
+    image = axes.imshow(matrix, origin="lower", aspect="auto", cmap=colour, extent=(0, seconds, *_rows(matrix, top)),
                         interpolation="nearest", vmin=None if limit is None else -limit, vmax=limit)
     figure.colorbar(image, ax=axes, pad=0.01)
     axes.set(title=title, xlabel="time (s)", ylabel=ylabel)
     return figure
+
+
+def _rows(matrix: np.ndarray, top: float | None, first: int = 0) -> tuple[float, float]:
+    """The y extent of a heatmap's rows: 0 to ``top``, or numbered rows centred on whole numbers from ``first``."""
+    return (0, top) if top is not None else (first - 0.5, first + len(matrix) - 0.5)
+
+
+def _whole_number_ticks(axes) -> None:
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def waveform_figure(samples: np.ndarray, words: list[Word] | None = None) -> Figure:
@@ -73,8 +88,8 @@ def waveform_figure(samples: np.ndarray, words: list[Word] | None = None) -> Fig
         axes.axvspan(word.start, word.end, color="tab:orange", alpha=0.2)
         axes.text((word.start + word.end) / 2, 0.95, str(word.digit), transform=axes.get_xaxis_transform(),
                   ha="center", va="top", fontsize=12, fontweight="bold")
-    axes.set(title="Waveform at 8 kHz (shaded: words found between silences, with the digit heard)",
-             xlabel="time (s)", ylabel="amplitude", xlim=(0, samples.size / SAMPLE_RATE))
+    axes.set(title="Waveform at 8 kHz: the words found", xlabel="time (s)", ylabel="amplitude",
+             xlim=(0, samples.size / SAMPLE_RATE))
     return figure
 
 
@@ -108,16 +123,17 @@ def explain(computed: Pipeline) -> MfccInsides:
     s, seconds = computed.settings, computed.samples.size / SAMPLE_RATE
     nyquist = SAMPLE_RATE / 2
     spectrogram = _heatmap(computed.spectrogram_db, seconds, "STFT power spectrogram (dB)", "frequency (Hz)",
-                           nyquist, "magma")
+                           "magma", top=nyquist)
     filters, axes = _figure()
     frequencies = np.linspace(0, nyquist, computed.filterbank.shape[1])
     axes.plot(frequencies, computed.filterbank.T, linewidth=0.8)
     axes.set(title=f"Mel filterbank: {s.n_mels} triangular filters", xlabel="frequency (Hz)", ylabel="weight",
              xlim=(0, nyquist))
-    log_mel_plot = _heatmap(computed.log_mel_db, seconds, "Log-mel spectrogram (dB)", "mel band", s.n_mels, "magma")
-    coefficients = _heatmap(computed.coefficients, seconds, "MFCC (colours scaled to coefficients 1 and up)",
-                            "coefficient", s.n_mfcc, "coolwarm",
-                            limit=float(np.abs(computed.coefficients[1:]).max()))
+    log_mel_plot = _heatmap(computed.log_mel_db, seconds, "Log-mel spectrogram (dB)", "mel band", "magma")
+    coefficients = _heatmap(computed.coefficients, seconds, "MFCC (colours: coefficients 1 and up)",
+                            "coefficient", "coolwarm", limit=float(np.abs(computed.coefficients[1:]).max()))
+    for heatmap in (log_mel_plot, coefficients):
+        _whole_number_ticks(heatmap.axes[0])
     figures = (spectrogram, filters, log_mel_plot, coefficients)
     return MfccInsides(tuple(MfccStep(figure, caption) for figure, caption in zip(figures, step_captions(s))))
 
@@ -129,21 +145,33 @@ def probabilities_figure(result: DigitResult) -> Figure:
     vectors = {f"word {n + 1} ({word.start:.1f}-{word.end:.1f} s)": word.probabilities
                for n, word in enumerate(result.words)}
     figure = vectors_figure(vectors, "Probability of each digit", "digit", bars=True, tick_labels=list(DIGITS))
-    figure.axes[0].set_ylim(0, 1)
+    # drawn narrower, with this demo's type sizes, and the words named under the bars rather than over them
+    figure.set_size_inches(FIGURE_WIDTH, 2.6)
+    axes = figure.axes[0]
+    axes.set(ylim=(0, 1), ylabel="probability")
+    axes.title.set_fontsize("large")
+    axes.xaxis.label.set_fontsize("medium")
+    axes.tick_params(labelsize="medium")
+    if axes.get_legend():
+        axes.get_legend().remove()
+        figure.legend(loc="outside lower center", ncols=2)
     return figure
 
 
 def mfcc_comparison_figure(recordings: list[tuple[str, np.ndarray]]) -> Figure:
-    """MFCC maps of several recordings side by side, on one colour scale ("say it again")."""
-    figure = Figure(figsize=(8, 2.4), layout="constrained")
-    maps = [mfcc(log_mel(trim(samples)), MODEL_SETTINGS.n_mfcc) for _, samples in recordings]
-    limit = max(np.abs(m[1:]).max() for m in maps)
+    """MFCC maps of several recordings, two to a row, on one colour scale ("say it again")."""
+    columns = min(2, len(recordings))
+    rows = -(-len(recordings) // columns)
+    figure = Figure(figsize=(FIGURE_WIDTH, 0.4 + 2.0 * rows), layout="constrained")
+    maps = [mfcc(log_mel(trim(samples)), MODEL_SETTINGS.n_mfcc)[1:] for _, samples in recordings]  # level left out
+    limit = max(np.abs(m).max() for m in maps)
     for index, ((label, _), matrix) in enumerate(zip(recordings, maps)):
-        axes = figure.add_subplot(1, len(maps), index + 1)
-        axes.imshow(matrix[1:], origin="lower", aspect="auto", cmap="coolwarm", vmin=-limit, vmax=limit,
-                    extent=(0, matrix.shape[1] * MODEL_SETTINGS.hop / SAMPLE_RATE, 1, MODEL_SETTINGS.n_mfcc))
-        axes.set_title(label, fontsize=9)
-        axes.set_xlabel("time (s)", fontsize=8)
-        axes.tick_params(labelsize=7)
-    figure.axes[0].set_ylabel("MFCC 1-19")
+        axes = figure.add_subplot(rows, columns, index + 1)
+        axes.imshow(matrix, origin="lower", aspect="auto", cmap="coolwarm", vmin=-limit, vmax=limit,
+                    extent=(0, matrix.shape[1] * MODEL_SETTINGS.hop / SAMPLE_RATE, *_rows(matrix, None, first=1)))
+        _whole_number_ticks(axes)
+        axes.set_title(label, fontsize="medium")
+        axes.set_xlabel("time (s)")
+        if index % columns == 0:
+            axes.set_ylabel("coefficient")
     return figure

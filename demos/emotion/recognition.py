@@ -41,9 +41,9 @@ class EmotionResult:
     def message(self) -> str | None:
         """What a visitor should know beyond the boxes, if anything."""
         if not self.faces:
-            return (f"No face found. The detector's strongest face-centre response was "
-                    f"{self.detector_map.max():.2f} (a face needs {FACE_THRESHOLD}). Try a closer, "
-                    "frontal, well-lit photo, or a higher detector resolution.")
+            return (f"No face found: this model reads human faces only. The detector's strongest face-centre "
+                    f"response was {self.detector_map.max():.2f} (a face needs {FACE_THRESHOLD}). For a photo of "
+                    "people, try a closer, frontal, well-lit shot, or a higher detector resolution.")
         notes = []
         if self.capped:
             notes.append(f"Found {self.faces_found} faces; showing the {MAX_FACES} most confident.")
