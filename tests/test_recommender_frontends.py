@@ -12,7 +12,7 @@ DEFAULTS = {field.name: field.default for field in ENDPOINT.inputs}
 
 
 def _table_movies(app, index: int) -> list[str]:
-    return list(app.dataframe[index].value["movie"])
+    return list(app.table[index].value["movie"])
 
 
 def test_page_recommends_for_the_example_picks_and_explains_them(gallery):
@@ -22,7 +22,7 @@ def test_page_recommends_for_the_example_picks_and_explains_them(gallery):
     assert any(title.startswith("Toy Story (1995)") for title in picked)
     recommended = _table_movies(app, 0)
     assert len(recommended) == 10 and "Toy Story (1995)" not in recommended
-    assert all(app.dataframe[0].value["because you liked"])
+    assert all(app.table[0].value["because you liked"])
     assert len(app.get("vega_lite_chart")) == 1  # the latent-space map
 
 
@@ -59,7 +59,7 @@ def test_page_recommends_from_an_uploaded_letterboxd_list_and_explains_a_bad_one
              b"2024-01-03,The Matrix,1999,https://boxd.it/b,5\n"
     app.file_uploader(key="recommender_list").set_value(("letterboxd.csv", export, "text/csv")).run()
     assert not app.exception and not app.error
-    because = " ".join(app.dataframe[0].value["because you liked"])  # "Alien (1979) (30%); Shrek (2001) (25%)"
+    because = " ".join(app.table[0].value["because you liked"])  # "Alien (1979) (30%); Shrek (2001) (25%)"
     assert "Alien (1979)" in because or "Matrix, The (1999)" in because  # the list's movies count
     pair_options = next(box for box in app.selectbox if box.label == "A movie").options
     assert {"Alien (1979)", "Matrix, The (1999)"} <= {option.split(" · ")[0] for option in pair_options}
@@ -103,10 +103,30 @@ def test_the_endpoint_shows_the_pages_insides_for_the_example_picks():
     result = demo.recommend(recommender, picks, 10, "als")
     assert rows == demo.as_rows(recommender, result) == details["recommendations"]
     assert all(row["because you liked"] for row in rows)
+    assert list(rows[0])[:3] == ["rank", "movie", "score"]  # the score next to its movie, in sight on a phone
     score = demo.pair_vectors(recommender, result, result.items[0])["score"]
     assert f"{score:.3f}" in pair.axes[0].get_title()  # the first recommendation's dot product
     assert alike == demo.similar_rows(recommender, picks[0]) and len(alike) == 10
     assert how == demo.HOW_IT_WORKS
+
+
+def test_the_latent_map_keeps_its_width_and_its_legends_name_every_genre_and_both_roles():
+    """Both front ends' maps (the page's Vega chart, the API's figure): the legends sit over or under the map, not
+    beside it (on a phone that took half its width), and name every genre and both of the visitor's marks."""
+    recommender = demo.load()
+    result = demo.recommend(recommender, demo.resolve_titles(recommender.catalogue, demo.EXAMPLE_PICKS), 10, "als")
+    frame = demo.latent_map(recommender, result)
+    roles = ["your pick", "recommended"]
+    figure = demo.latent_map_figure(frame)
+    figure.draw_without_rendering()  # lays the figure out
+    legend, axes = figure.legends[0], figure.axes[0]
+    assert [text.get_text() for text in legend.get_texts()] == sorted(set(frame["genre"])) + roles
+    assert legend.get_window_extent().y1 <= axes.get_window_extent().y0  # under the map, not beside it
+    spec = demo.latent_map_chart(frame).to_dict()
+    orients = {channel: encoding["legend"]["orient"] for layer in spec["layer"]
+               for channel, encoding in layer["encoding"].items() if "legend" in encoding}
+    assert orients == {"color": "bottom", "shape": "top", "fill": "top"}
+    assert spec["layer"][1]["encoding"]["shape"]["scale"]["domain"] == roles
 
 
 def test_the_baselines_have_no_vectors_to_show_but_the_rest_of_the_insides():

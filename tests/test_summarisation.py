@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from conftest import as_shown
 from core.validation import InputError
 from demos import summarisation
 
@@ -130,10 +131,12 @@ def test_explain_shades_every_sentence_and_draws_heatmap_and_map():
     assert points.shape == (8, 2)
 
 
-def test_page_summarises_the_example_and_offers_copy_and_download(gallery):
+def test_page_summarises_the_example_as_prose_and_offers_a_download(gallery):
     app = gallery.switch_page("views/summarisation.py").run()
     assert not app.exception
-    assert app.get("code"), "the summary sits in a code box (copy button)"
+    summary = summarisation.summarise(next(iter(summarisation.example_articles().values())))
+    assert as_shown(summary.text) in [as_shown(markdown.value) for markdown in app.markdown], "the summary, as prose"
+    assert not app.get("code"), "no monospace code box"
     assert app.get("download_button"), "the summary can be downloaded"
     assert any("Ran on" in caption.value for caption in app.caption)
     app.radio(key="summary_length").set_value("headline").run()
@@ -143,10 +146,19 @@ def test_page_summarises_the_example_and_offers_copy_and_download(gallery):
 
 def test_page_shows_a_message_for_a_one_sentence_paste(gallery):
     app = gallery.switch_page("views/summarisation.py").run()
-    app.segmented_control(key="summary_text_source").set_value("Paste").run()
-    app.text_area(key="summary_text_paste").input("Just one sentence about a bridge.").run()
+    app.text_area(key="summary_text").input("Just one sentence about a bridge.")
+    app.button(key="FormSubmitter:summary_form-Summarise").click().run()
     assert not app.exception
     assert any("single sentence" in error.value for error in app.error)
+
+
+def test_page_summarises_a_pasted_article_when_summarise_is_pressed(gallery):
+    app = gallery.switch_page("views/summarisation.py").run()
+    article = interleaved(ENGLISH_TOPIC, ENGLISH_FILLER)
+    app.text_area(key="summary_text").input(article)
+    app.button(key="FormSubmitter:summary_form-Summarise").click().run()
+    assert not app.exception and not app.error
+    assert as_shown(summarisation.summarise(article).text) in [as_shown(markdown.value) for markdown in app.markdown]
 
 
 def test_gradio_endpoint_returns_the_summary_and_details(gradio_client):

@@ -81,6 +81,20 @@ def test_shipped_model_gets_the_key_word_of_simple_unseen_sentences(text, key_wo
     assert key_word in translation.translate(text).text
 
 
+@pytest.mark.parametrize("language", list(translation.EXAMPLES))
+def test_the_examples_a_visitor_meets_first_are_dev_sentences_the_model_translates_as_their_reference(language):
+    """Every example, the page's and the API's default first, is a Tatoeba dev pair (held out from training and
+    from the test sets) that the shipped model gets exactly right: the old default, "I love my cat.", came out
+    "Я люблю кошка."."""
+    splits = json.loads((translation.MODEL_DIR / "data_splits.json").read_text(encoding="utf-8"))
+    dev = set(splits["held_out_sha1_prefixes"]["tatoeba_dev"])
+    for source, reference in translation.EXAMPLES[language].items():
+        english, russian = (source, reference) if language == "en" else (reference, source)
+        assert Pair(english, russian, "tatoeba").key[:12] in dev, source
+        assert translation.translate(source).text == reference
+    assert DEFAULTS["text"] == translation.example_sentences()["en"][0] == next(iter(translation.EXAMPLES["en"]))
+
+
 def test_shipped_model_is_one_bidirectional_fp16_checkpoint_under_25_mb():
     files = list(translation.MODEL_DIR.glob("*.safetensors"))
     assert files and all(f.stat().st_size <= 25 * 2**20 for f in files)
@@ -282,10 +296,10 @@ def test_the_learning_rate_warms_up_linearly_and_again_after_a_warm_start():
 
 
 def test_the_page_story_says_why_one_model_serves_both_directions():
-    rows = {row["design"]: row for row in translation.design_table(translation.training_story())}
-    assert set(rows) == {"bidirectional", "one-way"}
-    assert rows["bidirectional"]["mean"] > rows["one-way"]["mean"]  # why the shipped model is the bidirectional one
-    assert "news dev, Russian → English" in rows["one-way"]
+    rows = {row.pop("dev set"): row for row in translation.design_table(translation.training_story())}
+    assert all(set(row) == {"bidirectional", "one-way"} for row in rows.values())
+    assert rows["mean"]["bidirectional"] > rows["mean"]["one-way"]  # why the shipped model is the bidirectional one
+    assert "news dev, Russian → English" in rows
 
 
 def test_training_goes_on_from_the_shipped_model_when_no_checkpoint_is_left(tmp_path):
@@ -354,6 +368,7 @@ def test_gradio_endpoint_returns_the_translation_and_its_alternatives(gradio_cli
     details = details if isinstance(details, dict) else json.loads(details)
     assert mostly(CYRILLIC, text)
     assert details["target_language"] == "ru" and len(details["sentences"][0]["alternatives"]) == 2
+    assert details["limits"] == translation.BUNDLED_LIMITS  # what to expect of it, beside the answer
     assert attention and "`>>rus<<`" in tokens  # a PNG file; the tag the encoder read first
     assert [row[1] for row in alternatives["data"]] == [1, 2]  # the ranks
 

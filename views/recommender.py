@@ -1,11 +1,14 @@
 """Movie Recommender page: widgets only; the work is in demos.recommender."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core.validation import InputError
 from demos import recommender as demo
 from ui import streamlit_kit as kit
+
+COMPARED = ("rank", "movie", "score", "fans")  # what three lists side by side show: a third of the page each
 
 kit.page_header(demo.CARD)
 
@@ -56,11 +59,17 @@ with kit.user_errors():
 result = results["als"]
 for note in list_notices + result.notes:
     kit.notice(note)
+if compare:
+    st.caption("Side by side, each list shows its movies' scores and fans (how many liked them); turn the comparison "
+               "off for the picks each ALS recommendation came from and its genres.")
 for column, (method, shown) in zip(st.columns(len(results)), results.items()):
     with column:
         st.subheader(demo.METHOD_NAMES[method] if shown.method == method else
                      f"{demo.METHOD_NAMES[method]} → {demo.METHOD_NAMES[shown.method]}")
-        st.dataframe(demo.as_rows(recommender, shown), hide_index=True, width="stretch")
+        rows = [{name: row[name] for name in COMPARED} if compare else row for row in demo.as_rows(recommender, shown)]
+        # a table wraps its cells to the column, so the score stays in sight (a dataframe scrolled it away on a
+        # phone); its values as the demo rounded them (a table pads floats to four decimals)
+        st.table(pd.DataFrame(rows).style.format("{}"), hide_index=True)
         st.caption(f"Ran on **CPU** in {shown.seconds * 1e3:.1f} ms")
 kit.download_json({m: demo.as_rows(recommender, r) for m, r in results.items()}, "recommendations.json")
 
@@ -90,14 +99,14 @@ with alike:
     except InputError as error:  # a movie nobody liked: explain here, keep the rest of the page
         kit.notice(str(error))
     else:
-        st.dataframe(similar, hide_index=True, width="stretch")
+        st.table(pd.DataFrame(similar).style.format("{}"), hide_index=True)
 with quality:
     st.caption("20% of every user's likes are held out; each method is trained on the rest and ranks 10 movies "
                "per user. Takes a few seconds.")
     if st.button("Evaluate ALS and the baselines on held-out likes"):
         with kit.user_errors(), st.spinner("Fitting and scoring…"):
             metrics = demo.evaluate(catalogue, settings)
-        st.dataframe([{"method": demo.METHOD_NAMES[m], **values} for m, values in metrics.items()],
-                     hide_index=True, width="stretch")
+        st.table(pd.DataFrame([{"method": demo.METHOD_NAMES[m], **values} for m, values in metrics.items()])
+                 .style.format("{}"), hide_index=True)
 with how:
     st.markdown(demo.HOW_IT_WORKS)

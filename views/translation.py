@@ -1,6 +1,7 @@
 """Translation page: widgets only; the work is in demos.translation."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core.documents import DOCUMENT_TYPES
@@ -47,7 +48,8 @@ st.session_state.setdefault(SUBMITTED_KEY, EXAMPLES["en"][0])
 
 direction_column, model_column = st.columns([3, 2], gap="large")
 direction = direction_column.segmented_control("Direction", list(demo.DIRECTION_LABELS), default="auto",
-                                               format_func=demo.DIRECTION_LABELS.get, key="translation_direction")
+                                               format_func=demo.DIRECTION_LABELS.get, key="translation_direction",
+                                               wrap=True)  # in a column it would scroll, cut off on a phone
 model = model_column.radio("Model", list(demo.MODEL_CHOICES), format_func=demo.MODEL_CHOICES.get,
                            key="translation_model")
 if model == "bundled":
@@ -79,13 +81,15 @@ with target_column, kit.user_errors(), st.spinner("Translating…"):
     kit.download_text(translation.text, "translation.txt")
 for notice in document_notices() + translation.notices:
     kit.notice(notice)
-st.pills("Examples: click one to translate it", EXAMPLES["en"] + EXAMPLES["ru"], key=EXAMPLE_KEY,
-         on_change=use_example)
+st.pills("Examples (Tatoeba sentences the model never saw in training): click one to translate it",
+         EXAMPLES["en"] + EXAMPLES["ru"], key=EXAMPLE_KEY, on_change=use_example)
 
 if alternatives > 1:
     st.subheader("Alternatives (n-best)")
     st.caption("Score: mean log-probability per output token (closer to 0 = more confident).")
-    st.dataframe(demo.alternatives_table(translation), hide_index=True)
+    # tables wrap their cells to the column (a dataframe scrolled columns out of sight on a phone), their values as
+    # the demo rounded them (a table pads floats to four decimals)
+    st.table(pd.DataFrame(demo.alternatives_table(translation)).style.format("{}"), hide_index=True)
 
 st.subheader("Where the decoder looked: cross-attention")
 layers, heads = demo.attention_layout(translation)
@@ -109,12 +113,12 @@ with st.expander("How it works", expanded=True):
     st.markdown(demo.HOW_IT_WORKS)
     story = demo.training_story()
     if story["loss_curve"]:
-        st.image(str(story["loss_curve"]), caption="Training of the bundled model", width=640)
+        st.image(str(story["loss_curve"]), caption="Training of the bundled model")  # its own size, or the column's
     kit.key_numbers(demo.story_numbers(story))
     if story["scores"]:
         st.caption("Scores on held-out sentences (sacrebleu), beam search as in the demo:")
-        st.dataframe(demo.score_table(story), hide_index=True)
+        st.table(pd.DataFrame(demo.score_table(story)).style.format("{}"), hide_index=True)
     if story["choices"]:
         st.caption("One model for both directions, or one per direction? BLEU on the dev sentences, the two "
                    "designs trained with the same compute (the bidirectional one is shipped):")
-        st.dataframe(demo.design_table(story), hide_index=True)
+        st.table(pd.DataFrame(demo.design_table(story)).style.format("{}"), hide_index=True)

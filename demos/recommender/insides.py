@@ -16,6 +16,8 @@ from demos.recommender.model import Recommendations, Recommender, similar_movies
 from demos.recommender.titles import describe, pick_options
 
 HIGHLIGHTS = {"your pick": "#e45756", "recommended": "#ffd700"}  # the map's marks: role -> colour
+MAP_HEIGHT = 420  # pixels of the map itself, legends apart
+LEGEND_COLUMNS = 3  # genres per legend row under the map: three fit a phone's width
 
 
 def main_genre(genres: pd.Series) -> pd.Series:
@@ -43,25 +45,35 @@ def latent_map(recommender: Recommender, result: Recommendations | None = None,
 
 
 def latent_map_chart(frame: pd.DataFrame):
-    """An interactive scatter (altair) of the map: colour = genre, picks and recommendations marked."""
+    """An interactive scatter (altair) of the map: colour = genre, picks and recommendations marked. The
+    legends sit over and under the map, so on a phone it keeps the whole width (at the right they took half)."""
     import altair as alt
 
     base = alt.Chart(frame).encode(
         x=alt.X("x", title="principal axis 1"), y=alt.Y("y", title="principal axis 2"),
         tooltip=["movie", "genres", "fans", "role"])
     everyone = base.transform_filter(alt.datum.role == "other movie").mark_circle(size=18, opacity=0.45).encode(
-        color=alt.Color("genre", title="genre (rarest listed)", scale=alt.Scale(scheme="tableau20")))
+        color=alt.Color("genre", title="genre (rarest listed)", scale=alt.Scale(scheme="tableau20"),
+                        legend=alt.Legend(orient="bottom", direction="horizontal", columns=LEGEND_COLUMNS,
+                                          symbolOpacity=1)))
+    # shape and fill share a field and a legend's settings: Vega-Lite draws one legend of coloured shapes, over
+    # the map (beside the genres it would run past a phone's edge)
+    roles = list(HIGHLIGHTS)
+    legend = alt.Legend(orient="top", title="you", symbolSize=160, symbolStrokeWidth=1)  # as big as on the map
     highlighted = base.transform_filter(alt.datum.role != "other movie").mark_point(
         size=160, filled=True, stroke="black", strokeWidth=1).encode(
-        shape=alt.Shape("role", title="", scale=alt.Scale(domain=list(HIGHLIGHTS), range=["diamond", "circle"])),
-        fill=alt.Fill("role", legend=None, scale=alt.Scale(domain=list(HIGHLIGHTS), range=list(HIGHLIGHTS.values()))))
-    return (everyone + highlighted).properties(height=520).interactive()
+        shape=alt.Shape("role", legend=legend, scale=alt.Scale(domain=roles, range=["diamond", "circle"])),
+        fill=alt.Fill("role", legend=legend, scale=alt.Scale(domain=roles, range=list(HIGHLIGHTS.values()))))
+    # the width fits the column, the height is the map's own: the legends add to it rather than squeeze it
+    return (everyone + highlighted).properties(height=MAP_HEIGHT, autosize=alt.AutoSizeParams(
+        type="fit-x", contains="padding")).interactive()
 
 
 def latent_map_figure(frame: pd.DataFrame) -> Figure:
     """The map as a still figure, for a front end without interactive charts: colour = genre, the picks
-    (diamonds) and recommendations (circles) marked and named."""
-    figure = Figure(figsize=(9, 5.5), layout="constrained")
+    (diamonds) and recommendations (circles) marked and named; the legend under the map, in type that a phone's
+    screen can still show (beside the map it had to be 6-point)."""
+    figure = Figure(figsize=(9, 7), layout="constrained")
     axes = figure.add_subplot()
     others = frame[frame["role"] == "other movie"]
     palette = colormaps["tab20"]
@@ -73,12 +85,15 @@ def latent_map_figure(frame: pd.DataFrame) -> Figure:
         axes.scatter(marked["x"], marked["y"], marker=marker, color=colour, s=70, edgecolors="black",
                      linewidths=0.8, label=role, zorder=3)
         for x, y, movie in zip(marked["x"], marked["y"], marked["movie"]):
-            axes.annotate(movie, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=6, zorder=4)
+            axes.annotate(movie, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=4)
     axes.set_xlabel("principal axis 1", fontsize=9)
     axes.set_ylabel("principal axis 2", fontsize=9)
-    axes.tick_params(labelsize=7)
-    axes.legend(fontsize=6, loc="center left", bbox_to_anchor=(1, 0.5), title="genre (rarest listed)",
-                title_fontsize=7, markerscale=1.5)
+    axes.tick_params(labelsize=8)
+    legend = figure.legend(loc="outside lower center", ncols=5, fontsize=8, title="genre (rarest listed), and you",
+                           title_fontsize=8)
+    for handle in legend.legend_handles:  # the genres' dots are drawn small; their legend keys need not be
+        handle.set_sizes([40])
+        handle.set_alpha(1)
     return figure
 
 

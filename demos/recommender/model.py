@@ -255,12 +255,12 @@ def as_rows(recommender: Recommender, result: Recommendations) -> list[dict]:
     movies = recommender.catalogue.movies
     rows = []
     for rank, (item, score) in enumerate(zip(result.items, result.scores), start=1):
-        row = {"rank": rank, "movie": movies["label"].iat[item]}
+        row = {"rank": rank, "movie": movies["label"].iat[item], "score": round(score, 3)}  # what a reader needs first
         if result.because:
             row["because you liked"] = "; ".join(f"{movies['label'].iat[pick]} ({share:.0%})"
                                                  for pick, share in result.because[rank - 1])
         rows.append({**row, "genres": movies["genres"].iat[item].replace("|", ", "),
-                     "score": round(score, 3), "fans": int(movies["fans"].iat[item])})
+                     "fans": int(movies["fans"].iat[item])})
     return rows
 
 

@@ -39,7 +39,7 @@ from demos.translation.insides import (Attention, TranslationInsides, alternativ
                                        attention_layout, cross_attention, explain, tokens_markdown)
 from demos.translation.model import (HUB_MODELS, MAX_SOURCE_TOKENS, MODEL_CHOICES, MODEL_DIR, TARGET_TAGS, Translator,
                                      load, load_translator, model_inputs, model_source)
-from demos.translation.source import (DIRECTION_LABELS, DIRECTIONS, EXAMPLES_FILE, MAX_DOCUMENT_CHARS,
+from demos.translation.source import (DIRECTION_LABELS, DIRECTIONS, EXAMPLES, MAX_DOCUMENT_CHARS,
                                       MAX_SENTENCES, MAX_SOURCE_CHARS, PreparedSource, SourceDocument,
                                       example_sentences, prepare, read_source_document, rejoin, resolve_direction)
 from demos.translation.story import (BUNDLED_LIMITS, CHOICES_FILE, LOSS_CURVE, SCORES_FILE, design_table,
@@ -98,6 +98,8 @@ def _endpoint(text: str, direction: str, beams: int, alternatives: int, model: s
     details = {
         "source_language": translation.source_language, "target_language": translation.target_language,
         "language_detected": translation.language_detected, "model": model,  # the choice: no server path
+        # what to expect of the model, beside its answer, as the page has it beside the model choice
+        **({"limits": BUNDLED_LIMITS} if model == "bundled" else {}),
         "device": translation.device, "seconds": round(translation.seconds, 3), "notices": translation.notices,
         "sentences": [{"source": s.source.text,
                        "alternatives": [{"text": h.text, "score": round(h.score, 3)} for h in s.hypotheses]}
