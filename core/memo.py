@@ -9,7 +9,7 @@ dropped first); progress goes to the caller that computes, never into what is ca
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any, Callable, TypeVar
 
 from core.models import held_bytes
@@ -22,7 +22,7 @@ MB = 2**20
 class ResultMemo:
     def __init__(self, max_entries: int, max_bytes: int) -> None:
         self.max_entries, self.max_bytes = max_entries, max_bytes
-        self.compute_counts: dict[str, int] = {}
+        self.compute_counts: Counter[str] = Counter()
         self._results: OrderedDict[str, tuple[Any, int]] = OrderedDict()  # key -> (result, bytes), oldest first
         self._key_locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()  # protects the dicts above
@@ -54,7 +54,7 @@ class ResultMemo:
     def _store(self, key: str, result: Any) -> None:
         size = held_bytes(result).bytes
         with self._guard:
-            self.compute_counts[key] = self.compute_counts.get(key, 0) + 1
+            self.compute_counts[key] += 1
             if size > self.max_bytes:  # too big to keep: served to this caller only
                 return
             self._results[key] = (result, size)

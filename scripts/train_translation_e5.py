@@ -84,45 +84,6 @@ def e5_path() -> Path:
 
 # --- encoder: e5 in onnxruntime, token states of chosen layers ------------------------------
 
-def e5_layers_graph(model, ranges, layers_out=E5_LAYERS) -> bytes:
-    """demos.networks.e5.encoder_graph without the pooling: outputs the token states after the
-    layers in ``layers_out`` (int8 products, SmoothQuant ranges), named ``layer<k>``."""
-    from functools import partial
-
-    from onnx import TensorProto, helper
-
-    _GraphBuilder, _layer_matrix = e5_module()._GraphBuilder, e5_module()._layer_matrix
-
-    tensor, graph = model.tensors, _GraphBuilder(ranges)
-    tokens = graph.node("Shape", ["words"], start=1, end=2)
-    positions = graph.node("Slice", [graph.constant("positions", tensor["emb.pos"].reshape(model.max_positions, -1)),
-                                     graph.constant("zero", np.array([0], np.int64)), tokens])
-    token_type = graph.constant("type", tensor["emb.type"][:model.hidden])
-    x = graph.layer_norm(graph.node("Add", ["words", graph.node("Add", [positions, token_type])]), "emb.ln", tensor,
-                         model.eps)
-    key_mask = graph.node("Cast", ["mask"], to=TensorProto.INT32)
-    outputs = []
-    for layer in range(max(layers_out)):
-        name = f"l{layer}."
-        matrix = partial(_layer_matrix, tensor, name)
-        qkv = graph.linear(x, f"{name}qkv", *(np.concatenate(parts) for parts in zip(*map(matrix, "qkv"))))
-        context = graph.node("MultiHeadAttention", [*graph.split(qkv, 3), "", key_mask], domain="com.microsoft",
-                             num_heads=model.heads)
-        x = graph.layer_norm(graph.node("Add", [x, graph.linear(context, f"{name}ao", *matrix("ao"))]), f"{name}aln",
-                             tensor, model.eps)
-        inner = graph.node("Gelu", [graph.linear(x, f"{name}fi", *matrix("fi"))], domain="com.microsoft")
-        x = graph.layer_norm(graph.node("Add", [x, graph.linear(inner, f"{name}fo", *matrix("fo"))]), f"{name}oln",
-                             tensor, model.eps)
-        if layer + 1 in layers_out:
-            outputs.append(graph.node("Identity", [x], f"layer{layer + 1}"))
-    inputs = [helper.make_tensor_value_info("words", TensorProto.FLOAT, ["batch", "tokens", model.hidden]),
-              helper.make_tensor_value_info("mask", TensorProto.INT64, ["batch", "tokens"])]
-    outs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs]
-    onnx_graph = helper.make_graph(graph.nodes, "e5_token_states", inputs, outs, initializer=graph.initializers)
-    return helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", 18),
-                                                        helper.make_opsetid("com.microsoft", 1)]).SerializeToString()
-
-
 class E5States:
     """texts -> per text a (tokens, len(E5_LAYERS), 384) float32 array of e5 token states."""
 
@@ -141,7 +102,7 @@ class E5States:
         options.log_severity_level = 3
         options.intra_op_num_threads = options.inter_op_num_threads = threads
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(e5_layers_graph(model, ranges, layers), options,
+        self._session = ort.InferenceSession(e5_module().token_states_graph(model, ranges, layers), options,
                                              providers=["CPUExecutionProvider"])
         self._names = [f"layer{k}" for k in layers]
 

@@ -150,9 +150,34 @@ def encoder_graph(model: E5File, ranges: dict[str, np.ndarray] | None = None) ->
     without, the products are float32 and the input of each is an output too, named after it,
     for calibration.
     """
-    from onnx import TensorProto, helper
+    from onnx import TensorProto
 
-    tensor, graph = model.tensors, _GraphBuilder(ranges)
+    graph = _GraphBuilder(ranges)
+    x = _token_states(graph, model, model.layers)[-1]
+    weight = graph.node("Unsqueeze", [graph.node("Cast", ["mask"], to=TensorProto.FLOAT),
+                                      graph.constant("last", np.array([-1], np.int64))])
+    tokens_axis = graph.constant("tokens_axis", np.array([1], np.int64))
+    mean = graph.node("Div", [graph.node("ReduceSum", [graph.node("Mul", [x, weight]), tokens_axis], keepdims=0),
+                              graph.node("ReduceSum", [weight, tokens_axis], keepdims=0)])
+    graph.node("LpNormalization", [mean], "vectors", axis=-1, p=2)
+    return _serialised(graph, model, "multilingual_e5_small", ["vectors", *graph.taps])
+
+
+def token_states_graph(model: E5File, ranges: dict[str, np.ndarray], layers: tuple[int, ...]) -> bytes:
+    """The encoder without the pooling, (word vectors, mask) -> the token states after each of ``layers``
+    (counted from 1), named ``layer<k>``: what a translator's decoder reads (scripts/train_translation_e5.py)."""
+    graph = _GraphBuilder(ranges)
+    states = _token_states(graph, model, max(layers))
+    for layer in layers:
+        graph.node("Identity", [states[layer - 1]], f"layer{layer}")
+    return _serialised(graph, model, "e5_token_states", [f"layer{layer}" for layer in layers])
+
+
+def _token_states(graph: _GraphBuilder, model: E5File, depth: int) -> list[str]:
+    """The embedding and the first ``depth`` layers of the encoder in ``graph``: the token states after each."""
+    from onnx import TensorProto
+
+    tensor = model.tensors
     tokens = graph.node("Shape", ["words"], start=1, end=2)
     positions = graph.node("Slice", [graph.constant("positions", tensor["emb.pos"].reshape(model.max_positions, -1)),
                                      graph.constant("zero", np.array([0], np.int64)), tokens])
@@ -160,7 +185,8 @@ def encoder_graph(model: E5File, ranges: dict[str, np.ndarray] | None = None) ->
     x = graph.layer_norm(graph.node("Add", ["words", graph.node("Add", [positions, token_type])]), "emb.ln", tensor,
                          model.eps)
     key_mask = graph.node("Cast", ["mask"], to=TensorProto.INT32)
-    for layer in range(model.layers):
+    states = []
+    for layer in range(depth):
         name = f"l{layer}."
         matrix = partial(_layer_matrix, tensor, name)
         # query, key and value in one product: its input is quantised once, and a wider product runs faster
@@ -172,16 +198,17 @@ def encoder_graph(model: E5File, ranges: dict[str, np.ndarray] | None = None) ->
         inner = graph.node("Gelu", [graph.linear(x, f"{name}fi", *matrix("fi"))], domain="com.microsoft")
         x = graph.layer_norm(graph.node("Add", [x, graph.linear(inner, f"{name}fo", *matrix("fo"))]), f"{name}oln",
                              tensor, model.eps)
-    weight = graph.node("Unsqueeze", [graph.node("Cast", ["mask"], to=TensorProto.FLOAT),
-                                      graph.constant("last", np.array([-1], np.int64))])
-    tokens_axis = graph.constant("tokens_axis", np.array([1], np.int64))
-    mean = graph.node("Div", [graph.node("ReduceSum", [graph.node("Mul", [x, weight]), tokens_axis], keepdims=0),
-                              graph.node("ReduceSum", [weight, tokens_axis], keepdims=0)])
-    graph.node("LpNormalization", [mean], "vectors", axis=-1, p=2)
+        states.append(x)
+    return states
+
+
+def _serialised(graph: _GraphBuilder, model: E5File, name: str, outputs: list[str]) -> bytes:
+    from onnx import TensorProto, helper
+
     inputs = [helper.make_tensor_value_info("words", TensorProto.FLOAT, ["batch", "tokens", model.hidden]),
               helper.make_tensor_value_info("mask", TensorProto.INT64, ["batch", "tokens"])]
-    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in ["vectors", *graph.taps]]
-    onnx_graph = helper.make_graph(graph.nodes, "multilingual_e5_small", inputs, outputs, initializer=graph.initializers)
+    outputs = [helper.make_tensor_value_info(output, TensorProto.FLOAT, None) for output in outputs]
+    onnx_graph = helper.make_graph(graph.nodes, name, inputs, outputs, initializer=graph.initializers)
     return helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", 18),
                                                         helper.make_opsetid("com.microsoft", 1)]).SerializeToString()
 
