@@ -47,8 +47,11 @@ def _cached_once(data: bytes, file_name: str) -> str:
 
 def _written_once(path: Path, data: bytes) -> str:
     """``path`` holding ``data``, written only if absent, under a temporary name renamed into place
-    (a reader never sees half a file)."""
-    if not path.exists():
+    (a reader never sees half a file). A file already there is touched: the cache sweep (DELETE_CACHE) goes
+    by its age, and would otherwise delete a result written minutes ago before this visitor fetches it."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial_file = path.with_name(f".{uuid.uuid4().hex}.part")
         partial_file.write_bytes(data)

@@ -99,3 +99,14 @@ def test_example_files_are_made_once_per_process_in_one_known_folder():
     made = set(Path(tempfile.gettempdir()).iterdir()) - before
     assert made <= {gradio_app.EXAMPLES_FOLDER}
     assert len(list(gradio_app.EXAMPLES_FOLDER.glob("*.png"))) == len(example_photo_names())
+
+
+def test_a_result_served_again_counts_as_new_for_the_cache_sweep(tmp_path):
+    """The same picture for a second visitor (same content, same file) must not be swept as minutes old before
+    it is fetched: Gradio's sweep (DELETE_CACHE) goes by the file's ctime."""
+    path = tmp_path / "result.png"
+    gradio_app._written_once(path, b"picture")
+    first = path.lstat().st_ctime
+    time.sleep(0.05)
+    assert gradio_app._written_once(path, b"picture") == str(path.resolve())
+    assert path.lstat().st_ctime > first and path.read_bytes() == b"picture"
