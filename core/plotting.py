@@ -5,17 +5,31 @@ import io
 from typing import Mapping, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.transforms import ScaledTranslation
+
+UPRIGHT_TICK_CHARACTERS = 3  # a tick label this long or shorter ("7", "0.5") is set upright, a longer one vertically
+LINE_SPACING = 1.5  # a legend line's height, in font sizes
+CHARACTER_WIDTH = 0.5  # an average character's width, in font sizes
+LEGEND_HANDLE_CHARACTERS = 5  # a legend entry's line or patch and the gaps around it, in characters
 
 
 def vectors_figure(
     vectors: Mapping[str, np.ndarray], title: str, xlabel: str, bars: bool = False,
-    tick_labels: Sequence[str] | None = None,
+    tick_labels: Sequence[str] | None = None, size: tuple[float, float] = (4.8, 2.8), font_size: float = 11,
 ) -> Figure:
-    """Several same-length vectors on one axis: bars for a few values, lines for many."""
-    figure = Figure(figsize=(8, 2.8), layout="constrained")
-    axes = figure.add_subplot()
+    """Several same-length vectors on one axis: bars for a few values, lines for many.
+
+    ``size`` is in inches and ``font_size`` (the axis label's; ticks and legend are a point smaller, the title a
+    point larger) in points: at the defaults every text is at least 10 px tall with the picture shown 358 px wide,
+    as a phone shows it. Tick labels longer than a few characters (names) stand vertically, each under its bar.
+    """
     names = list(vectors)
+    legend_columns = _legend_columns(names, size[0], font_size - 1)
+    legend_lines = -(-len(names) // legend_columns) if len(names) > 1 else 0  # the figure grows by these, not the plot
+    figure = Figure(figsize=(size[0], size[1] + legend_lines * font_size * LINE_SPACING / 72), layout="constrained")
+    axes = figure.add_subplot()
     width = 0.8 / max(1, len(names))
     for i, name in enumerate(names):
         values = np.ravel(vectors[name])
@@ -25,13 +39,31 @@ def vectors_figure(
         else:
             axes.plot(x, values, marker=".", linewidth=1, label=name)
     if tick_labels is not None:
-        axes.set_xticks(np.arange(len(tick_labels)), tick_labels, fontsize=7)
-    axes.set_title(title, fontsize=10)
-    axes.set_xlabel(xlabel, fontsize=9)
+        upright = max(map(len, tick_labels), default=0) <= UPRIGHT_TICK_CHARACTERS
+        axes.set_xticks(np.arange(len(tick_labels)), tick_labels, rotation=0 if upright else 90)
+    axes.tick_params(labelsize=font_size - 1)
+    axes.set_title(title, fontsize=font_size + 1, wrap=True)
+    axes.set_xlabel(xlabel, fontsize=font_size)
     axes.axhline(0, color="grey", linewidth=0.5)
-    if len(names) > 1:
-        axes.legend(fontsize=8, ncols=len(names))
+    if legend_lines:
+        _legend_under(axes, font_size - 1, legend_columns)
     return figure
+
+
+def _legend_under(axes: Axes, font_size: float, columns: int) -> None:
+    """The legend under the plot and its axis labels, where it hides no bar or line."""
+    figure = axes.get_figure()
+    figure.draw_without_rendering()  # the tick labels exist, and their heights are known, once laid out
+    below = (axes.get_window_extent().y0 - axes.get_tightbbox().y0) / figure.dpi  # inches of ticks and labels
+    under_the_labels = axes.transAxes + ScaledTranslation(0, -below, figure.dpi_scale_trans)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=under_the_labels, fontsize=font_size,
+                ncols=columns)
+
+
+def _legend_columns(names: Sequence[str], width: float, font_size: float) -> int:
+    """All of ``names`` on one line if they fit ``width`` inches at ``font_size`` points, else one a line."""
+    characters = sum(len(name) + LEGEND_HANDLE_CHARACTERS for name in names)
+    return len(names) if characters * font_size * CHARACTER_WIDTH <= width * 72 else 1
 
 
 def feature_maps_figure(

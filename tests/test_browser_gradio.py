@@ -111,3 +111,68 @@ def test_every_picture_box_loads_its_front_end(page, gradio_url):
     page.wait_for_timeout(1500)
     assert not page.get_by_text("Loading...").filter(visible=True).count()
     assert not [url for url in failed if "custom_component" in url]
+
+
+def run_tab(page, url: str, demo, folder: Path):
+    """The tab of ``demo`` after its example ran (on a wide screen, where every tab's button is in sight)."""
+    page.set_viewport_size({"width": 2400, "height": 1200})
+    page.goto(url)
+    endpoint = demo.ENDPOINTS[0]
+    panel = open_tab(page, demo, endpoint)
+    give_inputs(panel, endpoint, folder)
+    panel.get_by_role("button", name="Run", exact=True).click()
+    expect_result(page, panel, endpoint.outputs[0])
+    return panel
+
+
+def test_the_style_dropdown_offers_the_styles_by_name(page, gradio_url):
+    from demos import style_transfer
+
+    page.set_viewport_size({"width": 2400, "height": 1200})
+    page.goto(gradio_url)
+    panel = open_tab(page, style_transfer, style_transfer.ENDPOINTS[0])
+    style = panel.get_by_label("Built-in style")
+    assert style.input_value() == "Blue swirls"
+    style.click()
+    expect(page.get_by_role("option", name="Navy dots", exact=True)).to_be_visible()
+    assert not page.get_by_role("option", name=re.compile(r"^#?\d+$")).count()  # no bare numbers
+
+
+@pytest.mark.parametrize("slug", ["recommender", "summarisation"])
+def test_a_table_of_the_insides_shows_every_column_on_a_phone(page, gradio_url, tmp_path, slug):
+    """At 390x844 the recommendations' and the sentences' tables fit their boxes, score column included;
+    a table that cannot fit says that it scrolls sideways."""
+    demo = next(demo for demo in DEMOS if demo.CARD.slug == slug)
+    panel = run_tab(page, gradio_url, demo, tmp_path)
+    table = panel.locator(f".{gradio_app.INSIDE_CLASS}").filter(has=page.get_by_role("gridcell")).first
+    table.get_by_role("gridcell").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(1000)  # the tables lay out again
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    headers = table.get_by_role("columnheader")
+    assert "score" in headers.all_inner_texts()
+    for index in range(headers.count()):
+        header = headers.nth(index).bounding_box()
+        assert box["x"] - 1 <= header["x"] and header["x"] + header["width"] <= box["x"] + box["width"] + 1, \
+            headers.nth(index).inner_text()
+    assert box["x"] + box["width"] <= 390
+    save_screenshot(page, SCREENSHOTS / f"phone_gradio_{slug}.png", readme_height=2400)
+
+
+def test_a_table_too_wide_for_its_box_says_that_it_scrolls(page, gradio_url, tmp_path):
+    """The emotion table (a face and seven probabilities): on a narrow phone it cannot fit, and says so;
+    where it fits, nothing says it scrolls."""
+    from demos import emotion
+
+    panel = run_tab(page, gradio_url, emotion, tmp_path)
+    table = panel.locator(".table-container").first
+    table.get_by_role("gridcell").first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    shown = """el => { const box = el.querySelector('.virtual-table-viewport'), cue = getComputedStyle(el, '::after');
+                      return {scrolls: box.scrollWidth > box.clientWidth + 1,
+                              cue: cue.opacity === '1' && cue.content.includes('Scroll sideways')}; }"""
+    laptop = table.evaluate(shown)
+    assert laptop["cue"] == laptop["scrolls"], laptop
+    page.set_viewport_size({"width": 320, "height": 700})
+    page.wait_for_timeout(1000)  # the table lays out again
+    assert table.evaluate(shown) == {"scrolls": True, "cue": True}

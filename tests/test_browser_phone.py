@@ -74,3 +74,17 @@ def test_every_page_runs_its_example_and_fits_the_screen(gallery_url, page, fail
     open_page(page, gallery_url, slug, screen)
     nothing_wider_than_the_screen(page)
     save_screenshot(page, SCREENSHOTS / f"{screen}_{slug}.png", readme_height=1800 if screen == "phone" else 1000)
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_the_styles_are_offered_by_name_under_their_thumbnails(gallery_url, page, failure_screenshot, screen):
+    from demos import style_transfer
+
+    open_page(page, gallery_url, "style_transfer", screen)
+    chosen = page.get_by_test_id("stBaseButton-primary").filter(has_text="Blue swirls")  # the default style
+    chosen.scroll_into_view_if_needed()
+    box, width = chosen.bounding_box(), SCREENS[screen]["width"]
+    assert chosen.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= width
+    for name in style_transfer.BUILTIN_STYLE_NAMES:
+        assert page.get_by_role("button", name=name, exact=True).is_visible(), name
+    assert not page.get_by_role("button", name="#19", exact=True).count()

@@ -172,3 +172,13 @@ def test_a_demo_whose_card_cannot_be_read_gets_an_error_card_on_the_home_page(ga
     assert [warning.value for warning in app.warning] == ["This demo could not be loaded on this server; "
                                                           "the others work."]
     assert "🎨 Neural Style Transfer" in [heading.value for heading in app.subheader]
+
+
+def test_model_work_marked_with_another_demos_slug_is_refused_at_registration(monkeypatch):
+    from core import engine
+    from demos import style_transfer
+
+    stray = engine.Work("emotion", style_transfer.stylize)  # a style-transfer function sent to emotion's replicas
+    monkeypatch.setitem(engine.WORK, stray.key + "#stray", stray)
+    with pytest.raises(contract.ContractError, match="model work of 'emotion'"):
+        contract.check_demo(style_transfer)

@@ -12,7 +12,7 @@ from core.validation import InputError
 from demos import emotion
 from demos.emotion import recognition
 from demos.emotion.insides import MAP_COLUMNS
-from test_audio_digits import LEGIBLE_PX, smallest_text_px
+from test_audio_digits import LEGIBLE_PX, served_apart, smallest_text_px  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -212,3 +212,32 @@ def test_a_photo_without_a_face_shows_only_what_the_detector_saw():
 def test_the_api_takes_a_resolutions_value_not_its_label(astronaut):
     with pytest.raises(InputError, match="not one of 320, 480, 640, 960"):
         emotion.ENDPOINTS[0].run(photo=astronaut, detector_size="480 px")
+
+
+def test_faces_of_several_visitors_classified_together_get_the_probabilities_each_gets_alone(astronaut_result):
+    """The classifier's model work takes a batch of photos' faces (Ray Serve gathers visitors' calls into one):
+    one pass over them all gives each photo the numbers it gets on its own, across the 64-face passes too."""
+    from core.engine import works_of
+
+    group = np.stack([face.crop for face in emotion.recognise(group_photo_of_astronauts(12)).faces])
+    rng = np.random.default_rng(0)
+    noisy = np.clip(np.concatenate([group] * 5) + rng.integers(-8, 9, (60, 64, 64)), 0, 255).astype(np.uint8)
+    photos = [astronaut_result.faces[0].crop[None], group, np.zeros((0, 64, 64), np.uint8), noisy, group[:3]]
+    together = recognition.classify_photos(photos)  # 76 faces: two passes of the network
+    assert [probabilities.shape for probabilities in together] == [(len(crops), 7) for crops in photos]
+    for probabilities, crops in zip(together, photos):
+        np.testing.assert_allclose(probabilities, emotion.classify(crops), atol=1e-5)
+    assert {work.function.__name__: work.batch for work in works_of("emotion")} == {
+        "devices": 0, "centerface": 0, "classify_photos": 16, "inside_the_network": 0}
+
+
+def test_the_endpoint_and_the_page_calls_give_the_same_results_when_the_model_work_runs_apart(
+        astronaut_result, served_apart):
+    """What Ray mode does to the demo: its model work sent away as plain data, no model in the front end."""
+    annotated, results, *_ = endpoint_results(example_photo("Astronaut"))
+    embedded = emotion.as_json(astronaut_result)  # computed here, before the work was sent away
+    assert {**results, "seconds": 0} == {**embedded, "seconds": 0}
+    assert np.array_equal(np.asarray(annotated), np.asarray(astronaut_result.annotated))
+    insides = emotion.explain(emotion.recognise(example_photo("Astronaut")).faces[0], "sad")
+    assert insides.emotion == "sad" and insides.gradcam.shape == (64, 64)
+    assert served_apart == ["devices", "centerface", "classify_photos", "inside_the_network"] * 2

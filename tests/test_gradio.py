@@ -24,18 +24,18 @@ def test_style_endpoint_returns_an_image_of_the_requested_size(gradio_client, tm
     photo = tmp_path / "photo.jpg"
     example_photo("Coffee").save(photo)
     image_path, details, *_insides = gradio_client.predict(
-        handle_file(str(photo)), "4", 256, 1.0, None, api_name="/style_transfer")
+        handle_file(str(photo)), "red-and-gold-pastel", 256, 1.0, None, api_name="/style_transfer")
     with Image.open(image_path) as image:
         assert max(image.size) == 256
     details = details if isinstance(details, dict) else json.loads(details)
-    assert details["style"] == 4 and details["device"] in {"cpu", "cuda"}
+    assert details["style"] == "red-and-gold-pastel" and details["device"] in {"cpu", "cuda"}
 
 
 def test_a_bad_upload_gets_a_message_not_a_traceback(gradio_client, tmp_path):
     fake = tmp_path / "holiday.png"
     fake.write_text("not really a picture")
     with pytest.raises(Exception, match="not an image we can read"):
-        gradio_client.predict(handle_file(str(fake)), "4", 256, 1.0, None, api_name="/style_transfer")
+        gradio_client.predict(handle_file(str(fake)), "red-and-gold-pastel", 256, 1.0, None, api_name="/style_transfer")
 
 
 @pytest.mark.parametrize("api_name, endpoint", [(name, endpoint) for name, endpoint in endpoints()

@@ -39,7 +39,7 @@ def test_a_flood_on_one_demo_leaves_every_other_demo_serving(gradio_url, tmp_pat
     start = time.monotonic()
     jobs = [flooder.submit(*DIFFUSION, api_name="/image_generation") for _ in range(PER_CLIENT + 4)]
     time.sleep(0.5)  # the flood is queued
-    visitor.predict(handle_file(photo_file(tmp_path)), "4", 256, 1.0, None, api_name="/style_transfer")
+    visitor.predict(handle_file(photo_file(tmp_path)), "red-and-gold-pastel", 256, 1.0, None, api_name="/style_transfer")
     visitor_seconds = time.monotonic() - start
     outcomes = [outcome(job) for job in jobs]
     flood_seconds = time.monotonic() - start
@@ -80,7 +80,7 @@ def test_uploads_and_results_are_deleted_from_the_cache_on_schedule(tmp_path, mo
     try:
         name = f"visitor-{uuid.uuid4().hex}.png"
         client = Client(url, verbose=False, download_files=False)
-        result, *_ = client.predict(handle_file(photo_file(tmp_path, name)), "4", 200, 1.0, None,
+        result, *_ = client.predict(handle_file(photo_file(tmp_path, name)), "red-and-gold-pastel", 200, 1.0, None,
                                    api_name="/style_transfer")
         kept = [*Path(get_upload_folder()).rglob(name), Path(result["path"])]
         assert len(kept) == 2 and all(path.exists() for path in kept)

@@ -24,6 +24,29 @@ def test_the_gan_makes_the_requested_number_of_images_in_range_and_a_seed_repeat
     assert len(first.scores) == 4 and all(0 <= score <= 1 for score in first.scores)
 
 
+def test_the_gan_gives_visitors_batched_together_the_images_each_gets_alone():
+    """The model work takes every visitor's latents in one pass: the same images and scores as one by one."""
+    requests = [demo.GanRequest(demo.latents_for(seed, count), label)
+                for seed, count, label in ((0, 16, 7), (1, 4, 2), (5, 1, 0), (9, 9, 8), (0, 16, 3))]
+    together = demo.gan_images(requests)
+    assert [len(made.images) for made in together] == [16, 4, 1, 9, 16]
+    for request, batched in zip(requests, together):
+        [alone] = demo.gan_images([request])
+        assert torch.allclose(batched.images, alone.images, atol=1e-5)
+        assert batched.scores == pytest.approx(alone.scores, abs=1e-5) and batched.device == alone.device
+        assert batched.images.untyped_storage().nbytes() == batched.images.numel() * 4  # not the whole batch's memory
+
+
+def test_the_insides_draw_the_noise_schedule_without_the_model():
+    """In Ray mode the model runs elsewhere: the figure reads the schedule from the shipped folder."""
+    from core.models import MODELS
+
+    generation = demo.generate_diffusion("Bag", 0, 1, 3, "DDIM", 1.0)
+    assert dict(demo.noise_schedule_config()) == dict(demo.load().diffusion.scheduler.config)
+    MODELS.evict("image_generation")
+    assert len(demo.explain(generation).axes) == 1 and not MODELS.is_loaded("image_generation")
+
+
 def test_the_latent_walk_starts_and_ends_at_the_two_seeds_images():
     walk = demo.interpolate_gan("Bag", 1, 2, 5)
     assert walk.images.shape == (5, 1, 28, 28)

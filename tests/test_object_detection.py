@@ -7,9 +7,11 @@ from gradio_client import handle_file
 from PIL import Image
 
 from conftest import image_captions
+from core.engine import works_of
 from core.media import example_photo
 from core.validation import InputError
 from demos import object_detection as detection
+from test_audio_digits import served_apart  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +149,20 @@ def test_the_api_takes_the_models_value_not_its_label():
     label = detection.MODEL_CHOICES[detection.BUNDLED]
     with pytest.raises(InputError, match="not one of bundled, PekingU/rtdetr_r50vd"):
         photo_endpoint_results(model=label)
+
+
+def test_the_photo_endpoint_gives_the_same_results_when_its_model_work_runs_apart(coffee, served_apart):
+    """What Ray mode does to the demo: its forward pass sent away as plain data, no detector in the front end."""
+    image, details, _, default_boxes, _, before, after = photo_endpoint_results()
+    assert served_apart == ["detector_facts", "forward"]
+    assert details["counts"] == detection.counts(coffee.detections) and details["device"] == coffee.device
+    assert details["detections"] == detection.detection_rows(coffee.detections)  # computed before, embedded
+    assert np.array_equal(np.asarray(image), np.asarray(coffee.image))
+    embedded = detection.explain(coffee)
+    for ours, theirs in zip((default_boxes, before, after),
+                            (embedded.default_boxes, embedded.before_nms, embedded.after_nms)):
+        assert np.array_equal(np.asarray(ours), np.asarray(theirs))
+    with pytest.raises(InputError, match="Unknown class 'cupp'"):
+        detection.detect(example_photo("Coffee"), classes=["cupp"])
+    assert {work.function.__name__: work.batch for work in works_of("object_detection")} == {
+        "detector_facts": 0, "forward": 0, "hub_forward": 0}  # one photo a pass: a batch gains nothing on a CPU

@@ -15,6 +15,7 @@ from core.models import MODELS
 from core.validation import InputError
 from core.video import count_frames, encode_mp4
 from demos import object_detection as detection
+from test_audio_digits import served_apart  # noqa: F401 (a fixture)
 
 TINY_LABELS = ("person", "cup", "Teapot")  # a hub model brings its own class names
 
@@ -100,3 +101,16 @@ def test_the_photo_endpoint_tells_a_hub_models_story_and_has_no_ssd_pictures_for
     image, details, how, *pictures = detection.ENDPOINTS[0].fn(example_photo("Coffee"), 0.05, "", tiny_detector)
     assert details["model"] == tiny_detector and details["detections"]
     assert how == detection.HUB_HOW_IT_WORKS and pictures == [None, None, None, None]
+
+
+def test_a_hub_model_gives_the_same_results_when_its_model_work_runs_apart(tiny_detector, request):
+    """What Ray mode does to the demo: the hub model's class names and its forward pass come as plain data."""
+    photo = example_photo("Coffee")
+    embedded = detection.detect(photo, 0.05, ["cup", "teapot"], model=tiny_detector)
+    called = request.getfixturevalue("served_apart")  # from here on, the work runs apart
+    apart = detection.detect(photo, 0.05, ["cup", "teapot"], model=tiny_detector)
+    assert called == ["detector_facts", "hub_forward"]
+    assert apart.detections == embedded.detections and apart.classes == {"cup", "Teapot"}
+    assert apart.device == embedded.device and apart.model == tiny_detector and apart.raw is None
+    with pytest.raises(InputError, match="could not be downloaded or loaded"):
+        detection.detect(photo, model=detection.HUB_MODEL)

@@ -9,6 +9,7 @@ from core.media import example_photo
 from core.validation import InputError
 from core.video import count_frames, encode_mp4, opened_video
 from demos import object_detection as detection
+from test_audio_digits import served_apart  # noqa: F401 (a fixture)
 
 FPS, SECONDS = 10, 3
 
@@ -107,3 +108,14 @@ def test_a_clip_with_nothing_found_gets_a_figure_that_says_so():
     assert result.counts_over_time.columns.empty and all(row.keys() == {"time (s)"} for row in result.count_rows)
     figure = detection.counts_figure(result)
     assert [text.get_text() for text in figure.axes[0].texts] == ["Nothing found above the threshold in any frame"]
+
+
+def test_a_clip_gives_the_same_counts_when_the_model_work_runs_apart(motorcycle_clip, request):
+    """What Ray mode does to the demo: one forward pass sent away per frame, as plain data."""
+    embedded = detection.detect_video(motorcycle_clip)
+    called = request.getfixturevalue("served_apart")  # from here on, the work runs apart
+    progress = []
+    apart = detection.detect_video(motorcycle_clip, progress=progress.append)
+    assert called == ["detector_facts"] + ["forward"] * FPS * SECONDS and len(progress) == FPS * SECONDS
+    assert apart.count_rows == embedded.count_rows and apart.device == embedded.device
+    assert count_frames(apart.video) == FPS * SECONDS

@@ -153,4 +153,5 @@ def test_a_visitors_settings_are_fitted_once_and_kept_among_the_results_not_the_
     assert demo.fitted(settings) is fitted and fitted.settings == settings
     assert settings.key in RESULTS and not MODELS.is_loaded(settings.key)
     assert "recommender/movielens" in RESULTS and not MODELS.is_loaded("recommender/movielens")
-    assert demo.fitted() is demo.load() and MODELS.is_loaded(demo.DEFAULT_SETTINGS.key)
+    assert demo.fitted() is demo.load() and demo.DEFAULT_SETTINGS.key in RESULTS
+    assert not MODELS.is_loaded(demo.DEFAULT_SETTINGS.key)  # shared by every visitor, computed once: a result too

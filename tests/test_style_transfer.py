@@ -7,6 +7,7 @@ from conftest import image_captions
 from core.media import example_photo
 from core.validation import InputError
 from demos import style_transfer
+from test_audio_digits import LEGIBLE_PX, smallest_text_px
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,26 @@ def test_style_picture_interpolation_is_between_the_two_vectors(photo):
 def test_explain_plots_the_style_vector(photo):
     figure = style_transfer.explain(style_transfer.stylize(photo, 2, size=128))
     assert figure.axes and figure.axes[0].patches  # one bar per built-in style
+    ticks = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    assert ticks == list(style_transfer.BUILTIN_STYLE_NAMES)  # each bar under the name a visitor picks it by
+
+
+def test_the_explanations_can_be_read_on_a_phone(photo):
+    """Every text of both charts is legible with the chart a phone's width, and a legend hides no line."""
+    builtin = style_transfer.explain(style_transfer.stylize(photo, 2, 19, mix=0.5, size=128))
+    blend = style_transfer.explain(style_transfer.stylize(photo, example_photo("Gravel"), example_photo("Coffee"),
+                                                          mix=0.5, size=128))
+    for figure in (builtin, blend):
+        assert smallest_text_px(figure) >= LEGIBLE_PX, figure.axes[0].get_title()
+    axes = blend.axes[0]
+    assert axes.get_legend().get_window_extent().y1 <= axes.xaxis.label.get_window_extent().y0  # under the plot
+
+
+def test_every_builtin_style_has_its_own_name_and_api_value():
+    names, slugs = style_transfer.BUILTIN_STYLE_NAMES, style_transfer.BUILTIN_STYLE_SLUGS
+    assert len(set(names)) == len(set(slugs)) == style_transfer.BUILTIN_STYLE_COUNT == 26
+    assert all(slug.replace("-", "").isalpha() and slug.islower() for slug in slugs)
+    assert slugs[style_transfer.DEFAULT_STYLE] == "blue-swirls"
 
 
 def test_a_blend_is_explained_by_the_vectors_that_steered_it(photo):
@@ -80,6 +101,18 @@ def test_page_stylises_an_example_photo_at_the_chosen_size(gallery):
     assert any("Ran on" in caption.value for caption in app.caption)
 
 
+def test_page_offers_the_styles_by_name(gallery):
+    app = gallery.switch_page("views/style_transfer.py").run()
+    chosen = [button.label for button in app.button if button.proto.type == "primary"]
+    assert chosen == ["Blue swirls"]  # the default, under its thumbnail
+    assert set(style_transfer.BUILTIN_STYLE_NAMES) <= {button.label for button in app.button}
+    app.button(key="style_a_6").click().run()
+    app.checkbox[0].check().run()
+    assert not app.exception
+    assert [button.label for button in app.button if button.proto.type == "primary"] == ["Navy dots"]
+    second = next(box for box in app.selectbox if box.label == "Second style")
+    assert second.options == list(style_transfer.BUILTIN_STYLE_NAMES)
+
 
 def test_page_blends_two_style_pictures_and_explains_the_vectors(gallery):
     app = gallery.switch_page("views/style_transfer.py").run()
@@ -100,8 +133,8 @@ def endpoint_results(**values) -> tuple:
 
 def test_the_endpoint_shows_the_pages_insides_for_its_sample_call():
     image, details, content, figure, how_it_works = endpoint_results()
-    page_result = style_transfer.stylize(example_photo("Coffee"), 19)
-    assert details["style"] == 19 and image.size == page_result.image.size
+    page_result = style_transfer.stylize(example_photo("Coffee"), style_transfer.DEFAULT_STYLE)
+    assert details["style"] == "blue-swirls" and image.size == page_result.image.size
     assert np.array_equal(np.asarray(content), np.asarray(page_result.content))  # the photo as the network saw it
     bars = [bar.get_height() for bar in figure.axes[0].patches]
     np.testing.assert_allclose(bars, page_result.vectors["style weights"])  # the weights explain() plots
@@ -117,8 +150,11 @@ def test_the_endpoint_explains_a_style_picture_by_its_style_vector():
     np.testing.assert_allclose(plotted["style A"], np.ravel(style_transfer.style_vector(style)), rtol=1e-5)
 
 
-def test_the_api_takes_a_styles_value_not_its_label_and_a_whole_size():
-    with pytest.raises(InputError, match="not one of 0, 1, 2"):
-        endpoint_results(style="#19")
+def test_the_api_takes_a_styles_name_not_its_number_and_a_whole_size():
+    _, details, *_ = endpoint_results(style="navy-dots", size=128)
+    assert details["style"] == "navy-dots"
+    for old_value in ("19", "#19", "Blue swirls"):  # the old number, the old label, the label of the new value
+        with pytest.raises(InputError, match="not one of golden-patchwork, yellow-and-black-branches"):
+            endpoint_results(style=old_value)
     with pytest.raises(InputError, match="expected a whole number, not 300.5"):
         endpoint_results(size=300.5)

@@ -1,6 +1,7 @@
 """Summarisation as a visitor uses it: an article in, its key sentences out, in order, with the why."""
 import json
 
+import numpy as np
 import pytest
 
 from conftest import as_shown
@@ -201,3 +202,14 @@ def test_endpoint_takes_choice_values_and_refuses_their_labels(name, label):
 def test_an_unknown_method_gets_a_message():
     with pytest.raises(InputError, match="Unknown method 'bart'"):
         summarisation.summarise(interleaved(ENGLISH_TOPIC, ENGLISH_FILLER), method="bart")
+
+
+def test_articles_embedded_together_get_the_vectors_they_get_alone():
+    """Visitors' articles share one call (the batched model work): each gets the vectors it gets alone."""
+    articles = [("minilm", tuple(ENGLISH_TOPIC)), ("e5", tuple(RUSSIAN_TOPIC)), ("minilm", tuple(ENGLISH_FILLER[:3])),
+                ("e5", tuple(RUSSIAN_FILLER)), ("minilm", (ENGLISH_FILLER[3],))]
+    together = summarisation.embed_articles(articles)
+    for article, vectors in zip(articles, together):
+        alone = summarisation.embed_articles([article])[0]
+        assert vectors.shape == alone.shape == (len(article[1]), 384)
+        assert np.allclose(vectors, alone, atol=1e-5)

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import sentencepiece as spm
 import torch
@@ -400,3 +401,20 @@ def test_a_translation_past_its_time_limit_ends_with_a_message(tiny_model_dir, m
     monkeypatch.setattr(decoding, "TIME_LIMIT", -1.0)  # already spent: the first batch is refused
     with pytest.raises(InputError, match="longer than the .* one request may run"):
         translation.translate("I love my cat.", beams=1, model=tiny_model_dir)
+
+
+def test_requests_decoded_together_get_what_they_get_alone():
+    """Visitors' texts share one beam search (the batched model work): each gets what it gets alone."""
+    model, examples = str(translation.MODEL_DIR), translation.example_sentences()
+    requests = [*(translation.Request(model, (sentence,), "ru", 4, 2) for sentence in examples["en"][:3]),
+                translation.Request(model, tuple(examples["ru"][:2]), "en", 4, 2),
+                translation.Request(model, (examples["en"][3],), "ru", 2, 1)]  # other beams: a batch of its own
+    together = translation.decode(requests)
+    for request, decoded in zip(requests, together):
+        alone = translation.decode([request])[0]
+        assert [[h.text for h in s] for s in decoded.hypotheses] == [[h.text for h in s] for s in alone.hypotheses]
+        assert [[h.token_ids for h in s] for s in decoded.hypotheses] == [[h.token_ids for h in s]
+                                                                          for s in alone.hypotheses]
+        assert np.allclose([[h.score for h in s] for s in decoded.hypotheses],
+                           [[h.score for h in s] for s in alone.hypotheses], atol=1e-4)
+        assert decoded.layout == alone.layout and decoded.layout[0] > 0

@@ -48,7 +48,7 @@ def chosen_policy(game: str) -> demo.Policy | None:
     source = st.segmented_control("PPO policy", [SHIPPED, UPLOAD], default=SHIPPED, key="atari_policy_source",
                                   on_change=forget_fresh) or SHIPPED
     if source == SHIPPED:
-        return demo.load(game)
+        return demo.shipped_policy(game)  # named, not loaded: the model work loads it where it runs
     upload = st.file_uploader(f"Your {demo.GAMES[game]} policy (.safetensors)", type=["safetensors"],
                               key="atari_policy_upload", on_change=forget_fresh)
     if upload is None:

@@ -7,6 +7,8 @@ from core.media import example_texture_names
 from demos import style_transfer as demo
 from ui import streamlit_kit as kit
 
+STYLE_THUMBNAIL_WIDTH = 104  # px: a name of up to three short words under each picture; three to a phone's row
+
 kit.page_header(demo.CARD)
 photo_column, style_column = st.columns(2, gap="large")
 
@@ -23,15 +25,16 @@ with style_column:
         style_a = kit.image_input("style_a", "Style picture", examples=example_texture_names(), camera=False)
     else:
         st.write("Pick a built-in style")
-        style_a = kit.image_choice_grid("style_a", demo.builtin_style_thumbnails(),
-                                        [f"#{i}" for i in range(demo.BUILTIN_STYLE_COUNT)], default=19)
+        style_a = kit.image_choice_grid("style_a", demo.builtin_style_thumbnails(), list(demo.BUILTIN_STYLE_NAMES),
+                                        width=STYLE_THUMBNAIL_WIDTH, default=demo.DEFAULT_STYLE)
     style_b, mix = None, 0.0
     if st.checkbox("Blend with a second style"):
         if use_pictures:
             style_b = kit.image_input("style_b", "Second style picture",
                                       examples=example_texture_names()[1:], camera=False)
         else:
-            style_b = st.selectbox("Second style", range(demo.BUILTIN_STYLE_COUNT), index=6)
+            style_b = st.selectbox("Second style", range(demo.BUILTIN_STYLE_COUNT), index=6,
+                                   format_func=demo.BUILTIN_STYLE_NAMES.__getitem__)
         mix = st.slider("Mix (0 = first style, 1 = second)", 0.0, 1.0, 0.5, 0.05)
 
 if photo is None or style_a is None:
@@ -47,5 +50,6 @@ kit.ran_on(result.device, result.seconds)
 kit.download_image(result.image, "stylised.png")
 
 with st.expander("How it works", expanded=True):
-    st.markdown(demo.HOW_IT_WORKS)
-    st.pyplot(demo.explain(result))
+    words, chart = st.columns(2, gap="large")  # side by side on a wide screen (the chart at a readable size)
+    words.markdown(demo.HOW_IT_WORKS)
+    chart.pyplot(demo.explain(result))

@@ -21,8 +21,11 @@ A visitor who trained an agent with ``scripts/train_atari.py`` can upload its
 through the same path as the shipped policy, for that visitor's call only.
 
 The package reads in that order: ``environment`` (the game and its frames), ``policy`` (the
-network, shipped or uploaded), ``replay`` (playing an episode, the replay video), ``insides``
-(saliency, the agent's mind); here, the card, the story for the page and the endpoint.
+network, shipped or uploaded), ``replay`` (playing an episode, the replay video), ``recorded``
+(the replays every visitor sees first, played once), ``insides`` (saliency, the agent's mind);
+here, the card, the story for the page and the endpoint. Playing and saliency are the demo's model
+work (``core.engine``): in Ray mode they run in the demo's replica, which also keeps the recorded
+replays (``precompute_replays`` plays them as a process or replica starts).
 """
 from __future__ import annotations
 
@@ -40,13 +43,16 @@ from demos.atari.environment import (AGENTS, DEFAULT_GAME, DEFAULT_STEPS, FRAME_
                                      OBSERVATION_SHAPE, action_names, checked_agent, checked_game, checked_seed,
                                      checked_steps, make_env)
 from demos.atari.insides import (DEFAULT_SALIENCY, SALIENCY_METHODS, Saliency, decision_figure, default_step,
-                                 input_stack, mind_figure, moment_note, moment_numbers, saliency, saliency_overlay,
-                                 stacked_frames, stacked_frames_figure, summary)
-from demos.atari.policy import (MAX_POLICY_BYTES, MODEL_CARD_NOTE, MODEL_DIR, Policy, decide, learning_curve,
-                                learning_curve_picture, load, no_policy_message, policy_file, shipped_games,
-                                training_note, training_record, uploaded_policy)
-from demos.atari.replay import (REPLAY_SEED, TIME_LIMIT, VIDEO_FPS, Episode, Step, agent_steps, play,
-                                recorded_replay, screen)
+                                 input_stack, mind_figure, moment_note, moment_numbers, saliency, saliency_of,
+                                 saliency_overlay, stacked_frames, stacked_frames_figure, summary)
+from demos.atari.policy import (MAX_POLICY_BYTES, MODEL_CARD_NOTE, MODEL_DIR, Network, Policy, decide,
+                                learning_curve, learning_curve_picture, load, network_of, no_policy_message,
+                                policy_file, shipped_games, shipped_policy, training_note, training_record,
+                                uploaded_policy)
+from demos.atari.recorded import kept_replay, precompute_replays, recorded_replay
+from demos.atari.replay import REPLAY_SEED, TIME_LIMIT, VIDEO_FPS, Episode, Step, agent_steps, play, played, screen
+
+on_start = precompute_replays  # core.engine.start_shared_work: the recorded replays, before the first visitor
 
 CARD = DemoCard(
     slug="atari",

@@ -2,7 +2,8 @@
 
 A page inspects one moment of an episode (``default_step`` unless the visitor picks another): the
 mind over time with that moment marked, where the agent looked, the stacked frames it saw, and
-that decision's probabilities and numbers.
+that decision's probabilities and numbers. Saliency runs the network: it is the demo's model work
+(``core.engine``), sent the policy and the stack, never the network.
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from core.drawing import heatmap_overlay
+from core.engine import model_work
 from core.validation import InputError
 from demos.atari.environment import FRAME_SIZE, FRAME_SKIP, STACK, whole_number
-from demos.atari.policy import MODEL_CARD_NOTE, Policy, load, training_note
+from demos.atari.policy import MODEL_CARD_NOTE, Network, Policy, network_of, shipped_policy, training_note
 from demos.atari.replay import SCREEN_HEIGHT, SCREEN_WIDTH, VIDEO_FPS, Episode, screen
 
 SALIENCY_METHODS = {"gradient": "Gradient (fast)", "occlusion": "Occlusion (Greydanus et al. 2018)"}
@@ -53,11 +55,17 @@ def saliency(episode: Episode, step: int, method: str = DEFAULT_SALIENCY) -> Sal
     """Where the policy looked at decision ``step``, by the gradient or by occluding patches."""
     if method not in SALIENCY_METHODS:
         raise InputError(f"Unknown saliency method {method!r}: choose {' or '.join(SALIENCY_METHODS)}.")
-    policy = episode.policy or load(episode.game)  # the random agent's screens, seen by the shipped policy
-    stack = input_stack(episode, step)
+    policy = episode.policy or shipped_policy(episode.game)  # the random agent's screens, seen by the shipped policy
+    return saliency_of(policy, input_stack(episode, step), int(episode.actions[step]), method)
+
+
+@model_work("atari")
+def saliency_of(policy: Policy, stack: np.ndarray, action: int, method: str) -> Saliency:
+    """Where ``policy``'s network looked at this (4, 84, 84) stack when it chose ``action``."""
+    network = network_of(policy)
     if method == "gradient":
-        return _gradient_saliency(policy, stack, int(episode.actions[step]))
-    return _occlusion_saliency(policy, stack)
+        return _gradient_saliency(network, stack, action)
+    return _occlusion_saliency(network, stack)
 
 
 def _normalised(heat: np.ndarray) -> np.ndarray:
@@ -65,14 +73,14 @@ def _normalised(heat: np.ndarray) -> np.ndarray:
     return np.clip(heat / top, 0.0, 1.0) if top > 0 else np.zeros_like(heat)
 
 
-def _gradient_saliency(policy: Policy, stack: np.ndarray, action: int) -> Saliency:
+def _gradient_saliency(network: Network, stack: np.ndarray, action: int) -> Saliency:
     """|d logit(chosen action) / d pixel| (Simonyan et al. 2014), smoothed: the pixels whose change moves the choice."""
     import torch
     from scipy.ndimage import gaussian_filter
 
-    frames = torch.from_numpy(stack[None].astype(np.float32)).to(policy.device).requires_grad_(True)
+    frames = torch.from_numpy(stack[None].astype(np.float32)).to(network.device).requires_grad_(True)
     with torch.enable_grad():
-        logits, _ = policy.network(frames)
+        logits, _ = network.network(frames)
         logits[0, action].backward()
     gradient = np.abs(frames.grad[0].cpu().numpy())
     totals = gradient.sum(axis=(1, 2))
@@ -83,7 +91,7 @@ def _gradient_saliency(policy: Policy, stack: np.ndarray, action: int) -> Salien
 OCCLUSION_STRIDE, OCCLUSION_SIGMA = 3, 5.0
 
 
-def _occlusion_saliency(policy: Policy, stack: np.ndarray) -> Saliency:
+def _occlusion_saliency(network: Network, stack: np.ndarray) -> Saliency:
     """Greydanus et al. 2018: blur a soft patch of all 4 frames at each place, score 1/2 ||change of the logits||^2."""
     import torch
     from scipy.ndimage import gaussian_filter
@@ -95,12 +103,12 @@ def _occlusion_saliency(policy: Policy, stack: np.ndarray) -> Saliency:
     masks = [np.exp(-((grid[:, None] - y) ** 2 + (grid[None, :] - x) ** 2) / (2 * OCCLUSION_SIGMA ** 2))
              for y in centres for x in centres]
     with torch.inference_mode():
-        reference, _ = policy.network(torch.from_numpy(image[None]).to(policy.device))
+        reference, _ = network.network(torch.from_numpy(image[None]).to(network.device))
         changes = []
         for start in range(0, len(masks), 64):
             mask = np.stack(masks[start:start + 64])[:, None]
-            batch = torch.from_numpy((image * (1 - mask) + blurred * mask).astype(np.float32)).to(policy.device)
-            logits, _ = policy.network(batch)
+            batch = torch.from_numpy((image * (1 - mask) + blurred * mask).astype(np.float32)).to(network.device)
+            logits, _ = network.network(batch)
             changes.append((0.5 * (logits - reference) ** 2).sum(1).cpu().numpy())
     heat = np.concatenate(changes).reshape(len(centres), len(centres))
     return Saliency("occlusion", _normalised(heat), None)

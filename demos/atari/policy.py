@@ -2,7 +2,9 @@
 
 One actor-critic per game (``demos.networks.actor_critic``), its weights in
 ``models/atari/<game>.safetensors`` with the training record beside them. A visitor's upload
-is checked to fit the network and the game, then plays through the same ``decide``.
+is checked to fit the network and the game, then plays through the same ``decide``. A ``Policy``
+names the network; only the model work (``demos.atari.replay``, ``demos.atari.insides``) builds
+it, with ``network_of``, in the process that runs it.
 """
 from __future__ import annotations
 
@@ -32,14 +34,26 @@ MAX_POLICY_BYTES = 20 * MB  # an uploaded policy: 3x the shipped fp32 file (6.4 
 
 @dataclass
 class Policy:
+    """Which network plays: the one shipped for ``game``, or a visitor's upload with its checked weights.
+
+    Plain data, so it travels to wherever the model work runs (``core.engine``); the network itself is
+    built there, by ``network_of``."""
+
     game: str
-    network: ActorCritic  # eval mode, on ``device``, weights frozen; one output per action of the game
-    device: str
     upload_name: str | None = None  # the visitor's file name; None: the policy shipped in models/atari/
+    weights: dict[str, torch.Tensor] | None = None  # an upload's fp32 weights, checked to fit; None when shipped
 
     @property
     def label(self) -> str:
         return "shipped policy" if self.upload_name is None else f"your upload {self.upload_name}"
+
+
+@dataclass
+class Network:
+    """A policy's actor-critic, ready to run: eval mode, on ``device``, weights frozen."""
+
+    network: ActorCritic  # one output per action of the game
+    device: str
 
 
 # --- what is shipped --------------------------------------------------------------------
@@ -94,54 +108,80 @@ def no_policy_message(game: str) -> str:
 
 # --- load -------------------------------------------------------------------------------
 
-def load(game: str = DEFAULT_GAME) -> Policy:
-    """The trained actor-critic for ``game``, loaded once per process."""
+def shipped_policy(game: str) -> Policy:
+    """The policy shipped for ``game`` (nothing loaded: the model work loads it where it runs)."""
     game = checked_game(game)
     if not policy_file(game).exists():
         raise InputError(no_policy_message(game))
-    return MODELS.get(f"atari:{game}", partial(_build_policy, game))
+    return Policy(game)
 
 
-def _build_policy(game: str) -> Policy:
+def load(game: str = DEFAULT_GAME) -> Policy:
+    """The shipped policy for ``game``, its network loaded once per process (the Docker build warms it so)."""
+    policy = shipped_policy(game)
+    network_of(policy)
+    return policy
+
+
+def network_of(policy: Policy) -> Network:
+    """The network that plays for ``policy``: the shipped one, shared, or an upload's, built for this call only
+    (never cached: the shipped policy other visitors see stays as it is). Model work only."""
+    if policy.weights is None:
+        return MODELS.get(f"atari:{policy.game}", partial(_build_shipped, policy.game))
+    return _network(policy.game, policy.weights)
+
+
+def _build_shipped(game: str) -> Network:
     from safetensors.torch import load_file
 
-    return _policy(game, load_file(policy_file(game)))
+    tensors = load_file(policy_file(game))
+    _check_fits(game, tensors)
+    return _network(game, tensors)
 
 
 def uploaded_policy(game: str, name: str, source: bytes | str | Path | BinaryIO) -> Policy:
-    """A visitor's own policy for ``game`` (the ``<game>.safetensors`` scripts/train_atari.py exports).
+    """A visitor's own policy for ``game`` (the ``<game>.safetensors`` scripts/train_atari.py exports), checked to
+    fit the network and the game: shipped and uploaded weights pass the same checks."""
+    import torch
 
-    Built for this call only, never cached: the shipped policy other visitors see stays as it is.
-    """
     game = checked_game(game)
-    return _policy(game, read_safetensors(source, MAX_POLICY_BYTES, "policy file"), upload_name=name)
+    tensors = read_safetensors(source, MAX_POLICY_BYTES, "policy file")
+    _check_fits(game, tensors)
+    # copies, not views into the uploaded bytes: the policy travels to the model work and is kept in the episode
+    return Policy(game, name, {key: tensor.to(torch.float32, copy=True) for key, tensor in tensors.items()})
 
 
-def _policy(game: str, tensors: dict[str, torch.Tensor], upload_name: str | None = None) -> Policy:
-    """The actor-critic for ``game`` holding ``tensors``, checked to fit: shipped and uploaded weights alike."""
+def _empty_network(game: str) -> ActorCritic:
+    """The actor-critic for ``game``, shapes only, no memory: the weights all come from elsewhere."""
     import torch
 
     from demos.networks.actor_critic import ActorCritic
 
-    with torch.device("meta"):  # shapes only, no memory: the weights all come from ``tensors``
-        network = ActorCritic(len(action_names(game)))
-    expected = network.state_dict()
-    _check_fits(game, tensors, expected)
+    with torch.device("meta"):
+        return ActorCritic(len(action_names(game)))
+
+
+def _network(game: str, tensors: dict[str, torch.Tensor]) -> Network:
+    """The actor-critic for ``game`` holding ``tensors`` (checked to fit)."""
+    import torch
+
+    network = _empty_network(game)
     # fp32 copies in fresh memory: the same layout for every source, hence bit-identical decisions
-    weights = {name: tensor.to(torch.float32, copy=True) for name, tensor in tensors.items()}
-    network.load_state_dict(weights, assign=True)
+    network.load_state_dict({name: tensor.to(torch.float32, copy=True) for name, tensor in tensors.items()},
+                            assign=True)
     device = choose_device()
-    return Policy(game, network.to(device).eval().requires_grad_(False), device, upload_name)
+    return Network(network.to(device).eval().requires_grad_(False), device)
 
 
 def _shape(tensor: torch.Tensor) -> str:
     return "x".join(map(str, tensor.shape)) or "scalar"
 
 
-def _check_fits(game: str, tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
+def _check_fits(game: str, tensors: dict[str, torch.Tensor]) -> None:
     """Refuse weights that are not this network for this game's actions, saying what was expected."""
     import torch
 
+    expected = _empty_network(game).state_dict()
     problems = ([f"{name} is missing" for name in expected if name not in tensors]
                 + [f"{name} is not in this network" for name in tensors if name not in expected]
                 + [f"{name} is {_shape(tensors[name])}, expected {_shape(wanted)}"
@@ -161,10 +201,10 @@ def _check_fits(game: str, tensors: dict[str, torch.Tensor], expected: dict[str,
 
 # --- forward ----------------------------------------------------------------------------
 
-def decide(policy: Policy, stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def decide(network: Network, stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4, 84, 84) uint8 stacks -> the actor's probabilities (N, actions) and the critic's values (N,)."""
     import torch
 
     with torch.inference_mode():  # per thread: each Streamlit session and Gradio worker runs in its own
-        logits, values = policy.network(torch.from_numpy(np.ascontiguousarray(stacks)).to(policy.device))
+        logits, values = network.network(torch.from_numpy(np.ascontiguousarray(stacks)).to(network.device))
     return torch.softmax(logits.double(), dim=-1).cpu().numpy(), values.double().cpu().numpy()

@@ -1,9 +1,10 @@
 """Playing an episode and its replay video: the agent's mind drawn beside the game at every decision.
 
 Forward (``agent_steps``: the policy's probabilities and value, one action sampled) and
-postprocess (``play`` records every decision into an ``Episode`` and an H.264 replay). The replay
-every visitor sees first is played once and kept in ``core.memo.RESULTS``, not among the models:
-it takes about 21 s, and no model load should wait for it.
+postprocess (``play`` records every decision into an ``Episode`` and an H.264 replay). Playing is
+the demo's model work (``core.engine``): the game and the network run together, in this process or
+in the demo's Serve replica, and the visitor hears of every decision. The recorded replays every
+visitor sees first: ``demos.atari.recorded``.
 """
 from __future__ import annotations
 
@@ -16,14 +17,13 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from core.memo import RESULTS
+from core.engine import model_work
 from core.progress import Progress, ProgressCallback
 from core.timing import stopwatch
-from core.validation import InputError
 from core.video import Mp4Writer
 from demos.atari.environment import (AGENTS, DEFAULT_STEPS, FRAME_SKIP, action_names, checked_agent, checked_game,
                                      checked_seed, checked_steps, make_env)
-from demos.atari.policy import Policy, decide, load, no_policy_message, policy_file
+from demos.atari.policy import Network, Policy, decide, network_of, shipped_policy
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 VIDEO_FPS = 60 / FRAME_SKIP  # one video frame per decision: real game speed (the console runs at 60 Hz)
 SCREEN_SCALE, PANEL_WIDTH = 2, 240  # the 160x210 screen drawn 2x, the agent's mind in a panel beside it
 TIME_LIMIT = 150.0  # seconds of computing per episode; the replay so far is kept
-REPLAY_SEED = 0  # the recorded replay every visitor sees first
-REPLAY_STEPS = DEFAULT_STEPS
+REPLAY_SEED = 0  # the recorded replays every visitor sees first (demos.atari.recorded) ...
+REPLAY_STEPS = DEFAULT_STEPS  # ... and their length
 
 
 @dataclass
@@ -41,7 +41,8 @@ class Episode:
 
     game: str
     agent: str  # "policy" or "random"
-    policy: Policy | None  # the network that played (None: the random agent); saliency asks the same one
+    policy: Policy | None  # the policy that played (None: the random agent); saliency asks the same one
+    device: str  # where it played
     seed: int
     action_names: tuple[str, ...]
     video: bytes  # H.264 MP4, one frame per decision, the agent's mind drawn beside the game
@@ -53,10 +54,6 @@ class Episode:
     rewards: np.ndarray  # (decisions,) the game's real (unclipped) rewards
     stop_reason: str | None  # None: the game ended; "steps" or "time": cut at a limit, the replay so far kept
     seconds: float
-
-    @property
-    def device(self) -> str:
-        return self.policy.device if self.policy else "cpu"
 
     @property
     def player(self) -> str:
@@ -103,22 +100,23 @@ class Step:
     over: bool  # the game ended (or reached the emulator's cap of 108,000 frames)
 
 
-def agent_steps(env: gym.Env, policy: Policy | None, seed: int, screens: bool = True) -> Iterator[Step]:
+def agent_steps(env: gym.Env, policy: Policy | Network | None, seed: int, screens: bool = True) -> Iterator[Step]:
     """The PPO agent (or, with no policy, the random agent) playing ``env`` from a reset with ``seed``, to the end.
 
     Actions are sampled, from the policy or uniformly, with a generator seeded with ``seed``,
-    which also fixes the no-op start: the same seed gives the same game.
+    which also fixes the no-op start: the same seed gives the same game. Model work: runs the network.
     """
+    network = network_of(policy) if isinstance(policy, Policy) else policy
     count = env.action_space.n
     rng = np.random.default_rng(seed)
     stack = np.asarray(env.reset(seed=seed)[0])
     over = False
     while not over:
         screen = env.render() if screens else None
-        if policy is None:
+        if network is None:
             probabilities, value = np.full(count, 1 / count), float("nan")
         else:
-            batch_probabilities, batch_values = decide(policy, stack[None])
+            batch_probabilities, batch_values = decide(network, stack[None])
             probabilities, value = batch_probabilities[0], float(batch_values[0])
         action = int(rng.choice(count, p=probabilities))
         after, reward, terminated, truncated, _ = env.step(action)
@@ -138,14 +136,22 @@ def play(game: str, seed: int = REPLAY_SEED, max_steps: int = DEFAULT_STEPS, age
     """
     game, agent = checked_game(game), checked_agent(agent)
     seed, max_steps = checked_seed(seed), checked_steps(max_steps)
-    policy = (policy or load(game)) if agent == "policy" else None
+    policy = (policy or shipped_policy(game)) if agent == "policy" else None
+    return played(game, seed, max_steps, agent, policy, float(time_limit), progress=progress)
+
+
+@model_work("atari")
+def played(game: str, seed: int, max_steps: int, agent: str, policy: Policy | None, time_limit: float,
+           progress: ProgressCallback | None = None) -> Episode:
+    """``play``, its requests checked: the game and the network, decision by decision."""
+    network = network_of(policy) if policy is not None else None
     env = make_env(game)
     names = action_names(game)
     record, stop_reason = _Recorder(len(names)), None
     try:
         with stopwatch() as watch, Mp4Writer(VIDEO_FPS, _video_size()) as writer:
             started = time.perf_counter()
-            for step in agent_steps(env, policy, seed):
+            for step in agent_steps(env, network, seed):
                 record.add(step)
                 frame = _video_frame(record, names, agent)
                 writer.write(frame)
@@ -163,7 +169,8 @@ def play(game: str, seed: int = REPLAY_SEED, max_steps: int = DEFAULT_STEPS, age
             video = writer.finish()
     finally:
         env.close()
-    return record.episode(game, agent, policy, seed, names, video, stop_reason, watch.seconds)
+    return record.episode(game, agent, policy, network.device if network else "cpu", seed, names, video,
+                          stop_reason, watch.seconds)
 
 
 class _Recorder:
@@ -195,23 +202,13 @@ class _Recorder:
         self.screens.append(zlib.compress(screen.tobytes(), 1))
         self.current_screen = screen
 
-    def episode(self, game: str, agent: str, policy: Policy | None, seed: int, names: tuple[str, ...],
+    def episode(self, game: str, agent: str, policy: Policy | None, device: str, seed: int, names: tuple[str, ...],
                 video: bytes, stop_reason: str | None, seconds: float) -> Episode:
-        return Episode(game, agent, policy, seed, names, video, np.stack(self.frames), self.screens,
+        return Episode(game, agent, policy, device, seed, names, video, np.stack(self.frames), self.screens,
                        np.array(self.actions, dtype=np.int64),
                        np.array(self.probabilities, dtype=np.float32).reshape(-1, self.action_count),
                        np.array(self.values, dtype=np.float32), np.array(self.rewards, dtype=np.float32),
                        stop_reason, seconds)
-
-
-def recorded_replay(game: str, agent: str = "policy", progress: ProgressCallback | None = None) -> Episode:
-    """The replay on ``REPLAY_SEED``: played on first use, then kept for every visitor of this process.
-    ``progress`` hears of the play if this caller is the one who plays it."""
-    game, agent, steps = checked_game(game), checked_agent(agent), checked_steps(REPLAY_STEPS)
-    if agent == "policy" and not policy_file(game).exists():
-        raise InputError(no_policy_message(game))
-    return RESULTS.get(f"atari_replay:{game}:{agent}:{steps}",
-                       lambda reported: play(game, REPLAY_SEED, steps, agent, reported), progress)
 
 
 # --- postprocess: the replay video ------------------------------------------------------

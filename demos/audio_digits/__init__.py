@@ -21,7 +21,8 @@ digits), explain (every step of the pipeline as a plot, with the settings you ch
 The package reads in that order: ``recording`` (decoding, words between silences), ``features``
 (log-mel and MFCC, shared with the training script), ``classifiers`` (the two models, a call),
 ``insides`` (the pipeline's plots, the waveform, the probabilities); here, the card, the story for
-the page and the endpoint.
+the page and the endpoint. The classifiers' passes are the demo's model work (``core.engine``): in Ray
+mode they run in the demo's replica.
 """
 from __future__ import annotations
 

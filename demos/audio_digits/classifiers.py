@@ -9,6 +9,7 @@ import numpy as np
 from core.audio import AudioSource
 from core.contract import ASSETS
 from core.device import choose_device
+from core.engine import model_work
 from core.models import MODELS
 from core.timing import stopwatch
 from core.validation import InputError
@@ -113,16 +114,30 @@ def baseline_probabilities(models: DigitModels, words: list[np.ndarray]) -> np.n
     return _softmax(scaled @ weights["coef"].T + weights["intercept"])
 
 
+# The model work (``core.engine``): it runs where the classifiers live (this process, or the demo's Serve replica).
+
+@model_work("audio_digits")
+def classifier_device() -> str:
+    """Load the classifiers (once per process) and say where they run: asked before the timing starts."""
+    return load().device
+
+
+@model_work("audio_digits")
+def word_probabilities(classifier: str, words: list[np.ndarray]) -> np.ndarray:
+    """Each word's ten probabilities from ``classifier``. One recording a call: the features (librosa, per word)
+    cost 4x the CNN's pass, so batching visitors' words gains nothing."""
+    scorer = cnn_probabilities if classifier == "cnn" else baseline_probabilities
+    return scorer(load(), words)
+
+
 def classify(source: AudioSource, classifier: str = "cnn") -> DigitResult:
     """Every spoken digit in a recording, each with probabilities for 0-9; ``classifier``: "cnn" or "baseline"."""
     if classifier not in CLASSIFIERS:
         raise InputError(f"Unknown classifier {classifier!r}: use one of {', '.join(CLASSIFIERS)}.")
-    models = load()
+    device = classifier_device()
     samples, clipped = prepare(source)
     with stopwatch() as watch:
         spans = split_words(samples)
-        pieces = [samples[start:end] for start, end in spans]
-        scorer = cnn_probabilities if classifier == "cnn" else baseline_probabilities
-        probabilities = scorer(models, pieces)
+        probabilities = word_probabilities(classifier, [samples[start:end] for start, end in spans])
     words = [Word(start / SAMPLE_RATE, end / SAMPLE_RATE, p) for (start, end), p in zip(spans, probabilities)]
-    return DigitResult(samples, words, classifier, models.device, watch.seconds, clipped)
+    return DigitResult(samples, words, classifier, device, watch.seconds, clipped)

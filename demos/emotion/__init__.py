@@ -17,7 +17,9 @@ each face by its eyes and cut it to 64x64, classify all faces in one batch, post
 
 The package reads in that order: ``model`` (the two networks), ``faces`` (finding and aligning the faces),
 ``recognition`` (classifying them, the results drawn and tabled), ``insides`` (the network's input, its
-feature maps, Grad-CAM); here, the card, the story for the page, the examples and the endpoint.
+feature maps, Grad-CAM); here, the card, the story for the page, the examples and the endpoint. The steps that run
+a network are the demo's model work (``core.engine``): in Ray mode they run in the demo's replica, and the
+classifier reads several visitors' faces in one pass (``classify_photos``).
 """
 from __future__ import annotations
 
@@ -38,8 +40,8 @@ from demos.emotion.insides import (DEEPER_STAGE, FIRST_STAGE, FaceInsides, expla
                                    network_input)
 from demos.emotion.model import (DEFAULT_DETECTOR_SIZE, DETECTOR_SIZES, EMOTION_COLORS, EMOTIONS, FACE_THRESHOLD,
                                  INPUT_SIZE, classifier_weights_path, load)
-from demos.emotion.recognition import (MIN_FACE_SIDE, EmotionResult, as_json, classified_faces, classify, detector_view,
-                                       probability_rows, recognise)
+from demos.emotion.recognition import (MIN_FACE_SIDE, EmotionResult, as_json, classified_faces, classify,
+                                       classify_photos, detector_view, probability_rows, recognise)
 
 CARD = DemoCard(
     slug="emotion",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from core.engine import model_work
 from core.validation import InputError
 from demos.emotion.model import DEFAULT_DETECTOR_SIZE, DETECTOR_SIZES, EMOTIONS, FACE_THRESHOLD, INPUT_SIZE, load
 
@@ -77,10 +78,18 @@ def align_face(gray: np.ndarray, box: tuple[float, float, float, float], landmar
 
 # --- forward ----------------------------------------------------------------------------
 
+@model_work("emotion")
+def centerface(batch: np.ndarray) -> list[np.ndarray]:
+    """CenterFace's four maps (heatmap, sizes, offsets, landmarks) for one resized photo. The demo's model work
+    (``core.engine``): it runs where the networks live. One photo a pass: photos differ in shape, and on a CPU a
+    batch of 8 runs no faster than 8 passes."""
+    return load().detector.run(None, {"input.1": batch})
+
+
 def detect_faces(photo: Image.Image, size: int = DEFAULT_DETECTOR_SIZE) -> tuple[list[Face], np.ndarray]:
     """All faces above the confidence threshold, best first, and the detector's heatmap."""
     batch, (scale_x, scale_y) = detector_input(photo, size)
-    heatmap, sizes, offsets, landmarks = load().detector.run(None, {"input.1": batch})
+    heatmap, sizes, offsets, landmarks = centerface(batch)
     rows, cols = np.nonzero(heatmap[0, 0] > FACE_THRESHOLD)
     scores = heatmap[0, 0, rows, cols]
     # CenterFace works on a grid of 4x4 pixel cells: log sizes and sub-cell offsets per cell

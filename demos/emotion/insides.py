@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from core.drawing import heatmap_overlay
+from core.engine import model_work
 from core.plotting import feature_maps_figure
 from core.validation import InputError
 from demos.emotion.faces import Face
@@ -55,16 +56,23 @@ def explain(face: Face, emotion: str | None = None) -> FaceInsides:
     emotion = emotion or face.emotion
     if emotion not in EMOTIONS:
         raise InputError(f"Unknown emotion {emotion!r}; choose one of {', '.join(EMOTIONS)}.")
+    return inside_the_network(face.crop, emotion)
+
+
+@model_work("emotion")
+def inside_the_network(crop: np.ndarray, emotion: str) -> FaceInsides:
+    """One face (64x64 uint8) through the classifier with gradients: every stage's maps and Grad-CAM for ``emotion``.
+    One face a call: a visitor explains one face at a time, and the backward pass is per face anyway."""
     import torch
 
     models = load()
-    batch = classifier_input(face.crop[None]).to(models.classifier_device)
+    batch = classifier_input(crop[None]).to(models.classifier_device)
     with torch.enable_grad():
         stages = models.classifier.stages(batch.requires_grad_(True))
         features = stages[GRADCAM_STAGE]
         features.retain_grad()
         stages["class maps"].mean(dim=(2, 3))[0, EMOTIONS.index(emotion)].backward()
-    return FaceInsides(face.crop, {name: out[0].detach().float().cpu().numpy() for name, out in stages.items()},
+    return FaceInsides(crop, {name: out[0].detach().float().cpu().numpy() for name, out in stages.items()},
                        emotion, _gradcam(features[0].detach(), features.grad[0]))
 
 

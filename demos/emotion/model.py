@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.device import choose_device, onnx_providers, provider_device
+from core.engine import model_work
 from core.models import MODELS, package_file
 
 if TYPE_CHECKING:  # torch is imported when the classifier is first needed, not with the gallery
@@ -36,6 +37,14 @@ class EmotionModels:
 
 def load() -> EmotionModels:
     return MODELS.get("emotion", _build_models)
+
+
+@model_work("emotion")
+def devices() -> tuple[str, str]:
+    """Load both networks (once per process) and say where the detector and the classifier run: the model work
+    (``core.engine``) may run them in another process, so the caller asks rather than loads."""
+    models = load()
+    return models.detector_device, models.classifier_device
 
 
 def _build_models() -> EmotionModels:

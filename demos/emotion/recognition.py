@@ -8,9 +8,11 @@ import numpy as np
 from PIL import Image
 
 from core.drawing import draw_boxes, heatmap_overlay
+from core.engine import model_work
 from core.timing import stopwatch
 from demos.emotion.faces import Face, align_face, detect_faces
-from demos.emotion.model import DEFAULT_DETECTOR_SIZE, EMOTION_COLORS, EMOTIONS, FACE_THRESHOLD, load
+from demos.emotion.model import (DEFAULT_DETECTOR_SIZE, EMOTION_COLORS, EMOTIONS, FACE_THRESHOLD, INPUT_SIZE, devices,
+                                 load)
 
 if TYPE_CHECKING:
     import torch
@@ -62,24 +64,33 @@ def classifier_input(crops: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(crops.astype(np.float32)[:, None] / 127.5 - 1.0)
 
 
-def classify(crops: np.ndarray) -> np.ndarray:
-    """(N, 64, 64) uint8 aligned faces -> (N, 7) emotion probabilities, in batches."""
+@model_work("emotion", batch=16)
+def classify_photos(photos: list[np.ndarray]) -> list[np.ndarray]:
+    """The faces of several photos (each (N, 64, 64) uint8) -> their (N, 7) probabilities, in one stack: the
+    network is tiny, so a pass's overhead outweighs a face's work and 8 visitors' faces together run ~1.5x faster."""
     import torch
 
     models = load()
-    results = []
+    faces = np.concatenate([np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8), *photos])
+    results = [np.zeros((0, len(EMOTIONS)), np.float32)]
     with torch.inference_mode():
-        for start in range(0, len(crops), CLASSIFY_BATCH):
-            batch = classifier_input(crops[start:start + CLASSIFY_BATCH]).to(models.classifier_device)
+        for start in range(0, len(faces), CLASSIFY_BATCH):
+            batch = classifier_input(faces[start:start + CLASSIFY_BATCH]).to(models.classifier_device)
             results.append(torch.softmax(models.classifier(batch), dim=1).float().cpu().numpy())
-    return np.concatenate(results) if results else np.zeros((0, len(EMOTIONS)), np.float32)
+    probabilities, ends = np.concatenate(results), np.cumsum([len(crops) for crops in photos])
+    return [probabilities[end - len(crops):end] for crops, end in zip(photos, ends)]
+
+
+def classify(crops: np.ndarray) -> np.ndarray:
+    """(N, 64, 64) uint8 aligned faces -> (N, 7) emotion probabilities, in batches."""
+    return classify_photos([crops])[0]
 
 
 # --- the whole call ---------------------------------------------------------------------
 
 def recognise(photo: Image.Image, detector_size: int = DEFAULT_DETECTOR_SIZE) -> EmotionResult:
     """Find the faces in ``photo`` and the emotion on each one big enough to read."""
-    models = load()
+    detector_device, classifier_device = devices()  # loads both networks, outside the timing
     with stopwatch() as total:
         with stopwatch() as detecting:
             faces, detector_map = detect_faces(photo, detector_size)
@@ -94,8 +105,8 @@ def recognise(photo: Image.Image, detector_size: int = DEFAULT_DETECTOR_SIZE) ->
                     face.crop, face.probabilities = crop, probabilities
         annotated = annotate(photo, faces)
     timings = {"detect": detecting.seconds, "align + classify": classifying.seconds}
-    return EmotionResult(photo, annotated, faces, found, detector_map, models.detector_device,
-                         models.classifier_device, total.seconds, timings)
+    return EmotionResult(photo, annotated, faces, found, detector_map, detector_device, classifier_device,
+                         total.seconds, timings)
 
 
 def _reading_order(faces: list[Face]) -> list[Face]:

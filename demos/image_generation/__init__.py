@@ -20,7 +20,8 @@ the denoising trajectory, a GIF), explain (the noise schedule, the discriminator
 The package reads in that order: ``models`` (the networks, loading, what a call gives back),
 ``inputs`` (preprocess), ``gan`` and ``sampling`` (forward; ``guidance`` steers each denoising
 step), ``pictures`` (postprocess), ``insides`` (explain); here, the card, the story for the page
-and the endpoint.
+and the endpoint. The forward steps are the demo's model work (``gan_images``, batched across
+visitors, and ``denoise``: see ``core.engine``); the rest runs wherever the page does.
 """
 from __future__ import annotations
 
@@ -31,16 +32,18 @@ from core.contract import (ChoiceField, DemoCard, Endpoint, FigureOutput, ImageO
                            NumberField, choices)
 from core.progress import ProgressCallback
 # the demo's public face, as pages, tests, scripts and benchmarks use it (``demo.X``)
-from demos.image_generation.gan import MAX_IMAGES, MAX_INTERPOLATION_FRAMES, generate_gan, interpolate_gan
+from demos.image_generation.gan import (MAX_IMAGES, MAX_INTERPOLATION_FRAMES, GanImages, GanRequest, gan_images,
+                                       generate_gan, interpolate_gan)
 from demos.image_generation.guidance import DEFAULT_GUIDANCE, MAX_GUIDANCE
-from demos.image_generation.inputs import MAX_SEED, as_fashion_mnist, class_index, rectangle_mask
+from demos.image_generation.inputs import MAX_SEED, as_fashion_mnist, class_index, latents_for, rectangle_mask
 from demos.image_generation.insides import explain, notes, verdicts
 from demos.image_generation.models import (CLASS_COUNT, CLASS_NAMES, IMAGE_SIDE, MODEL_DIR, MODEL_KINDS, NO_CLASS,
                                            Generation, build_noise_schedule, build_unet, load, load_diffusion,
-                                           pipeline_class)
+                                           noise_schedule_config, pipeline_class)
 from demos.image_generation.pictures import (details, grid, inpainting_examples, mask_preview, to_picture,
                                              trajectory_caption, trajectory_gif, trajectory_strip)
-from demos.image_generation.sampling import DEFAULT_STEPS, MAX_STEPS, SAMPLERS, generate_diffusion, inpaint, sample
+from demos.image_generation.sampling import (DEFAULT_STEPS, MAX_STEPS, SAMPLERS, denoise, generate_diffusion, inpaint,
+                                            sample)
 
 CARD = DemoCard(
     slug="image_generation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from demos.image_generation.models import TRAIN_TIMESTEPS, Generation, load
+from demos.image_generation.models import TRAIN_TIMESTEPS, Generation, noise_schedule_config
 from demos.image_generation.pictures import strip_frames, trajectory_caption
 from demos.image_generation.sampling import make_scheduler
 
@@ -23,8 +23,7 @@ def explain(generation: Generation) -> Figure:
         axes.set_ylabel("P(real)", fontsize=9)
         axes.set_title("The discriminator's verdict on each generated image (0.5 = cannot tell)", fontsize=10)
         return figure
-    config = load().diffusion.scheduler.config
-    alphas_cumprod = make_scheduler("DDPM", config).alphas_cumprod.numpy()
+    alphas_cumprod = make_scheduler("DDPM", noise_schedule_config()).alphas_cumprod.numpy()
     levels = np.arange(TRAIN_TIMESTEPS)
     axes.plot(levels, np.sqrt(alphas_cumprod), label="signal kept: sqrt(alpha_bar_t)")
     axes.plot(levels, np.sqrt(1 - alphas_cumprod), label="noise: sqrt(1 - alpha_bar_t)")

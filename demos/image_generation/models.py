@@ -50,6 +50,15 @@ def build_noise_schedule():
 
 
 @cache
+def noise_schedule_config() -> dict:
+    """The shipped diffusion model's noise schedule, read from its folder: a few numbers, no weights, so the
+    insides can draw it wherever the model runs (in Ray mode, in another process)."""
+    from diffusers import DDPMScheduler
+
+    return DDPMScheduler.from_pretrained(str(MODEL_DIR / "diffusion"), subfolder="scheduler").config
+
+
+@cache
 def pipeline_class() -> type:
     """``ClassConditionalPipeline``: the UNet and its noise schedule, saved and loaded together as a
     diffusers pipeline (``save_pretrained`` / ``from_pretrained(path)``); sampling is

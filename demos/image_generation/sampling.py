@@ -1,5 +1,8 @@
 """Forward, the diffusion model: start from noise and denoise it step by step (DDPM or DDIM), for a
-class, with guidance; the same loop inpaints by putting the known pixels back at every step."""
+class, with guidance; the same loop inpaints by putting the known pixels back at every step.
+
+The loop is the demo's model work (``denoise``, see ``core.engine``): one call per request, its progress
+reported at every step. Not batched across visitors: their step counts, samplers and seeds differ."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.engine import model_work
 from core.progress import Progress, ProgressCallback
 from core.timing import Deadline, stopwatch
 from core.validation import InputError
@@ -97,6 +101,14 @@ def sample(pipeline, labels: torch.Tensor, seed: int, steps: int, scheduler: str
         return Sampling(images, frames)
 
 
+@model_work("image_generation")
+def denoise(labels: torch.Tensor, seed: int, steps: int, scheduler: str, guidance: float, known: Known | None = None,
+            progress: ProgressCallback | None = None) -> tuple[Sampling, str]:
+    """``sample`` with the shipped diffusion model; also says the device it ran on."""
+    models = load()
+    return sample(models.diffusion, labels, seed, steps, scheduler, guidance, known, progress), models.device
+
+
 def _diffusion_settings(steps: float, scheduler: str, guidance: float, notes: list[str]) -> dict:
     if scheduler not in SAMPLERS:
         raise InputError(f"Unknown sampler {scheduler!r}: use DDIM or DDPM.")
@@ -130,11 +142,10 @@ def generate_diffusion(class_name: str, seed: int, count: int = MAX_IMAGES, step
     count = clamp(count, 1, MAX_IMAGES, "Number of images", notes)
     settings = _diffusion_settings(steps, scheduler, guidance, notes)
     checked_work(count, settings)
-    models = load()
     with stopwatch() as watch:
-        result = sample(models.diffusion, torch.full((count,), label), seed, settings["steps"],
-                        settings["sampler"], settings["guidance"], progress=progress)
-    return Generation(result.images, class_name, "Diffusion", seed, models.device, watch.seconds, notes,
+        result, device = denoise(torch.full((count,), label), seed, settings["steps"], settings["sampler"],
+                                 settings["guidance"], progress=progress)
+    return Generation(result.images, class_name, "Diffusion", seed, device, watch.seconds, notes,
                       trajectory=result, settings=settings)
 
 
@@ -156,9 +167,8 @@ def inpaint(picture: torch.Tensor, fill: np.ndarray, class_name: str, seed: int,
     if fill.all():
         notes.append("The mask covers the whole image, so nothing is kept: this is plain generation.")
     known = Known(picture.float().clamp(-1, 1), torch.from_numpy(~fill)[None, None])
-    models = load()
     with stopwatch() as watch:
-        result = sample(models.diffusion, torch.tensor([label]), seed, settings["steps"], settings["sampler"],
-                        settings["guidance"], known=known, progress=progress)
-    return Generation(result.images, class_name, "Diffusion", seed, models.device, watch.seconds, notes,
+        result, device = denoise(torch.tensor([label]), seed, settings["steps"], settings["sampler"],
+                                 settings["guidance"], known, progress=progress)
+    return Generation(result.images, class_name, "Diffusion", seed, device, watch.seconds, notes,
                       trajectory=result, settings=settings)

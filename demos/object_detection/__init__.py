@@ -23,7 +23,8 @@ main revision does). It needs the network once; the bundled SSD always works off
 
 The package reads in that order: ``model`` (the detectors and COCO's classes), ``pipeline`` (one photo:
 preprocess, forward, postprocess), ``insides`` (default boxes, class scores, NMS), ``video`` (a clip frame
-by frame); here, the card and the endpoints.
+by frame); here, the card and the endpoints. The steps that run a detector are the demo's model work
+(``core.engine``): in Ray mode they run in the demo's replica, one photo or frame a pass.
 """
 from __future__ import annotations
 

@@ -44,7 +44,6 @@ class Detector:
     net: object  # cv2.dnn.Net
     device: str
     lock: threading.Lock = field(default_factory=threading.Lock)  # a cv2.dnn.Net is not thread-safe
-    name: str = BUNDLED
     class_names: tuple[str, ...] = CLASS_NAMES
 
 
@@ -62,9 +61,14 @@ class HubDetector:
         return tuple(label for label in self.model.config.id2label.values() if label != "N/A")  # DETR's gaps
 
 
+def model_id(model: str) -> str:
+    """The model a visitor chose, as results name it: "bundled", or a hub id or folder."""
+    return (model or BUNDLED).strip()
+
+
 def load(model: str = BUNDLED) -> Detector | HubDetector:
     """The bundled SSD, or a transformers detector by hub id or local folder: each loaded once per process."""
-    model = (model or BUNDLED).strip()
+    model = model_id(model)
     if model == BUNDLED:
         return MODELS.get("object_detection", _build_detector)
     return MODELS.get(f"object_detection:{model}", partial(_build_hub_detector, model))

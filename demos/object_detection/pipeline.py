@@ -1,5 +1,5 @@
 """One photo through a detector: preprocess (a 300x300 blob), forward (one pass, with the raw anchor outputs),
-postprocess (threshold, class filter, pixels, boxes drawn)."""
+postprocess (threshold, class filter, pixels, boxes drawn). The forward steps are the demo's model work."""
 from __future__ import annotations
 
 import zlib
@@ -13,10 +13,11 @@ from matplotlib import colormaps
 from PIL import Image
 
 from core.drawing import Box, draw_boxes
+from core.engine import model_work
 from core.timing import stopwatch
 from core.validation import InputError
 from demos.object_detection.model import (BUNDLED, CLASS_COLUMNS, CLASS_NAMES, COCO_NAMES, INPUT_SIZE, RAW_OUTPUTS,
-                                          Detector, HubDetector, load)
+                                          load, model_id)
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -79,9 +80,27 @@ def checked_threshold(threshold: float) -> float:
 
 
 # --- forward ----------------------------------------------------------------------------
+# The model work (``core.engine``): it runs where the detector lives (this process, or the demo's Serve replica),
+# loads it there, and hands back plain data; the caller never holds a detector.
 
-def forward(detector: Detector, blob: np.ndarray) -> RawOutputs:
-    """One pass; the anchor-level outputs come along at no extra cost (the graph computes them anyway)."""
+@dataclass(frozen=True)
+class DetectorFacts:
+    device: str
+    class_names: tuple[str, ...]  # COCO's 80 for the bundled SSD, a hub model's own
+
+
+@model_work("object_detection")
+def detector_facts(model: str) -> DetectorFacts:
+    """Load ``model`` (once per process) and say where it runs and what it names: asked before the timing starts."""
+    detector = load(model)
+    return DetectorFacts(detector.device, detector.class_names)
+
+
+@model_work("object_detection")
+def forward(blob: np.ndarray) -> RawOutputs:
+    """One pass of the bundled SSD; the anchor-level outputs come along at no extra cost (the graph computes them
+    anyway). One blob a pass: on a CPU a batch of 8 blobs runs no faster than 8 single passes."""
+    detector = load()
     with detector.lock:
         detector.net.setInput(blob)
         detections, deltas, scores, priors = detector.net.forward(RAW_OUTPUTS)
@@ -89,10 +108,12 @@ def forward(detector: Detector, blob: np.ndarray) -> RawOutputs:
                       priors[0, 0].reshape(-1, 4), priors[0, 1].reshape(-1, 4))
 
 
-def hub_forward(detector: HubDetector, photo: Image.Image, threshold: float) -> list[Detection]:
+@model_work("object_detection")
+def hub_forward(model: str, photo: Image.Image, threshold: float) -> list[Detection]:
     """One pass of a transformers detector; its own processor turns the outputs into boxes in pixels."""
     import torch
 
+    detector = load(model)
     inputs = detector.processor(images=photo.convert("RGB"), return_tensors="pt").to(detector.device)
     with torch.inference_mode():
         outputs = detector.model(**inputs)
@@ -124,12 +145,12 @@ def kept(detections: Iterable[Detection], classes: frozenset[str]) -> list[Detec
     return sorted((d for d in detections if not classes or d.label in classes), key=lambda d: -d.score)
 
 
-def find_objects(detector: Detector | HubDetector, photo: Image.Image, threshold: float,
-                 classes: frozenset[str]) -> tuple[list[Detection], RawOutputs | None]:
+def find_objects(photo: Image.Image, threshold: float, classes: frozenset[str],
+                 model: str = BUNDLED) -> tuple[list[Detection], RawOutputs | None]:
     """Detections in one format for both kinds of detector, and the bundled SSD's raw outputs (None for a hub one)."""
-    if isinstance(detector, HubDetector):
-        return kept(hub_forward(detector, photo, threshold), classes), None
-    raw = forward(detector, preprocess(photo))
+    if model_id(model) != BUNDLED:
+        return kept(hub_forward(model_id(model), photo, threshold), classes), None
+    raw = forward(preprocess(photo))
     return postprocess(raw.detections, photo.size, threshold, classes), raw
 
 
@@ -155,12 +176,13 @@ def detect(photo: Image.Image, threshold: float = DEFAULT_THRESHOLD, classes: It
     ``model``: "bundled" (SSD-MobileNet-v2, offline), or the hub id or local folder of any
     transformers object detector; both give the same result format.
     """
-    threshold, detector = checked_threshold(threshold), load(model)
-    chosen = checked_classes(classes, detector.class_names)
+    threshold, model = checked_threshold(threshold), model_id(model)
+    facts = detector_facts(model)
+    chosen = checked_classes(classes, facts.class_names)
     with stopwatch() as watch:
-        detections, raw = find_objects(detector, photo, threshold, chosen)
-    return DetectionResult(photo, draw(photo, detections), detections, threshold, chosen, detector.device,
-                           watch.seconds, raw, detector.name)
+        detections, raw = find_objects(photo, threshold, chosen, model)
+    return DetectionResult(photo, draw(photo, detections), detections, threshold, chosen, facts.device, watch.seconds,
+                           raw, model)
 
 
 def counts(detections: Iterable[Detection]) -> dict[str, int]:

@@ -15,9 +15,9 @@ from PIL import Image
 from core.media import example_photo
 from core.progress import Progress, ProgressCallback
 from core.video import MAX_VIDEO_SECONDS, Mp4Writer, VideoSource, encode_mp4, fitted_size, opened_video, read_frames
-from demos.object_detection.model import BUNDLED, load
+from demos.object_detection.model import BUNDLED, model_id
 from demos.object_detection.pipeline import (DEFAULT_THRESHOLD, checked_classes, checked_threshold, class_color, counts,
-                                             draw, find_objects)
+                                             detector_facts, draw, find_objects)
 
 VIDEO_SIDE = 640  # annotated clips are drawn at most this wide (or tall)
 VIDEO_TIME_LIMIT = 90.0  # seconds of processing per clip; the frames done by then are kept
@@ -52,15 +52,16 @@ def detect_video(source: VideoSource, threshold: float = DEFAULT_THRESHOLD, clas
     and the clip so far is returned (``stopped_early``), so a long clip never hangs a page.
     ``model`` as for ``detect``.
     """
-    threshold, detector = checked_threshold(threshold), load(model)
-    chosen = checked_classes(classes, detector.class_names)
+    threshold, model = checked_threshold(threshold), model_id(model)
+    facts = detector_facts(model)
+    chosen = checked_classes(classes, facts.class_names)
     start, per_frame, stopped_early = time.perf_counter(), [], False
     with opened_video(source) as info:
         size = fitted_size(info.width, info.height, VIDEO_SIDE)
         with Mp4Writer(info.fps, size) as writer:
             for index, frame in enumerate(read_frames(info, size, MAX_VIDEO_SECONDS)):
                 picture = Image.fromarray(frame)
-                detections, _ = find_objects(detector, picture, threshold, chosen)
+                detections, _ = find_objects(picture, threshold, chosen, model)
                 writer.write(np.asarray(draw(picture, detections)))
                 per_frame.append({"time (s)": round(index / (info.fps or 25.0), 3), **counts(detections)})
                 if progress:
@@ -72,7 +73,7 @@ def detect_video(source: VideoSource, threshold: float = DEFAULT_THRESHOLD, clas
             video = writer.finish()
     table = pd.DataFrame(per_frame).fillna(0).set_index("time (s)").astype(int)
     return VideoResult(video, table, len(per_frame), info.frame_estimate, stopped_early,
-                       time.perf_counter() - start, detector.device)
+                       time.perf_counter() - start, facts.device)
 
 
 def counts_figure(result: VideoResult) -> Figure:

@@ -33,13 +33,14 @@ from core.contract import (ChoiceField, DemoCard, Endpoint, FigureOutput, JsonOu
 # the demo's public face, as pages, tests, scripts and benchmarks use it (``demo.X``)
 from demos.recommender.data import (LIKE_THRESHOLD, Catalogue, build_catalogue, load_catalogue, rating_cells,
                                     ratings_table)
-from demos.recommender.evaluation import TOP_K, evaluate, evaluate_split, ranking_metrics, seen_movies, split_likes
+from demos.recommender.evaluation import (TOP_K, evaluate, evaluate_split, fitted_vectors, ranking_metrics,
+                                          seen_movies, split_likes)
 from demos.recommender.insides import (latent_map, latent_map_chart, latent_map_figure, main_genre, pair_figure,
                                        pair_vectors, similar_rows, similar_seed)
 from demos.recommender.model import (DEFAULT_SETTINGS, FITTING, METHOD_NAMES, METHODS, USER_CF_NEIGHBOURS, Method,
-                                     Recommendations, Recommender, Settings, as_rows, fit, fitted, load,
-                                     popular_scores, recommend, similar_movies, top_items, user_cf_scores,
-                                     user_equation)
+                                     Recommendations, Recommender, Settings, as_rows, fit, fit_als, fit_movielens,
+                                     fitted, load, popular_scores, recommend, similar_movies, top_items,
+                                     user_cf_scores, user_equation)
 from demos.recommender.titles import (MAX_PICKS, MAX_TITLE_CHARS, PROBLEMS_SHOWN, TITLE_LIST_TYPES, describe,
                                       pick_options, picks_from_list, picks_row, read_title_list, resolve_titles,
                                       split_titles)

@@ -11,8 +11,9 @@ from typing import Sequence
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from core.engine import model_work
 from demos.recommender.data import Catalogue
-from demos.recommender.model import (DEFAULT_SETTINGS, USER_CF_NEIGHBOURS, Method, Settings, fit, popular_scores,
+from demos.recommender.model import (DEFAULT_SETTINGS, USER_CF_NEIGHBOURS, Method, Settings, fit_als, popular_scores,
                                      top_items, user_cf_scores)
 
 TOP_K = 10  # the cut-off of every ranking metric
@@ -83,11 +84,18 @@ def evaluate_split(catalogue: Catalogue, train: csr_matrix, test: csr_matrix, se
     for method in methods:
         if method == "als":
             low_ratings = csr_matrix(catalogue.low_ratings.multiply(known > 0))
-            model = fit(catalogue, settings, likes=train, low_ratings=low_ratings).model
-            scores = model.user_factors[users] @ model.item_factors.T
+            user_vectors, movie_vectors = fitted_vectors(train, low_ratings, settings)
+            scores = user_vectors[users] @ movie_vectors.T
         elif method == "popular":
             scores = np.tile(popular_scores(train), (len(users), 1))
         else:
             scores = user_cf_scores(train, train[users], neighbours, known_as=users)
         results[method] = ranking_metrics(top_items(scores, exclude, TOP_K), relevant, catalogue.size)
     return results
+
+
+@model_work("recommender")
+def fitted_vectors(likes: csr_matrix, low_ratings: csr_matrix, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """ALS fitted on a split's training likes (and low ratings): (user vectors, movie vectors)."""
+    model, _, _ = fit_als(likes, low_ratings, settings)
+    return model.user_factors, model.item_factors

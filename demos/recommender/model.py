@@ -3,10 +3,13 @@
 Forward: the visitor's vector solves one small least-squares problem against the fitted
 movie vectors (no refit); every movie is scored by a dot product, and each score splits into
 one term per pick ("because you liked"). Postprocess: the top ones as rows a person can read.
+
+The fit is the model work (``core.engine``), done once per settings where the models run; callers keep
+the vectors it hands back, and fold visitors in (a few milliseconds) where the vectors are.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Literal, Sequence
 
 import numpy as np
@@ -15,8 +18,8 @@ from scipy.sparse import csr_matrix
 
 from core.contract import choices
 from core.device import choose_device
+from core.engine import model_work
 from core.memo import RESULTS
-from core.models import MODELS
 from core.progress import Progress, ProgressCallback
 from core.timing import stopwatch
 from core.validation import InputError
@@ -55,7 +58,7 @@ USER_CF_NEIGHBOURS = 50  # chosen on the same validation splits
 
 @dataclass
 class Recommender:
-    catalogue: Catalogue
+    catalogue: Catalogue  # None while it travels from the model work: the caller has its own
     model: object  # implicit.cpu.als.AlternatingLeastSquares, fitted
     settings: Settings
     fit_seconds: float
@@ -87,28 +90,42 @@ class Recommendations:
 # --- fit --------------------------------------------------------------------------------
 
 def load() -> Recommender:
-    """The ALS model fitted on all of MovieLens with the default settings, once per process: the model."""
-    return MODELS.get(DEFAULT_SETTINGS.key, lambda: fit(load_catalogue(), DEFAULT_SETTINGS))
+    """The ALS model fitted on all of MovieLens with the default settings: the one every visitor shares."""
+    return fitted(DEFAULT_SETTINGS)
 
 
 def fitted(settings: Settings = DEFAULT_SETTINGS, progress: ProgressCallback | None = None) -> Recommender:
-    """The ALS model fitted on all of MovieLens with ``settings`` a visitor chose. A refit is a computed
-    result, kept in ``core.memo`` (bounded, least recently used dropped first), not among the models;
-    ``progress`` hears of the iterations if this caller is the one who fits."""
-    if settings == DEFAULT_SETTINGS:
-        return load()
-    return RESULTS.get(settings.key, lambda reported: fit(load_catalogue(), settings, reported), progress)
+    """The ALS model fitted on all of MovieLens with ``settings`` (the default or a visitor's), with this
+    process's catalogue. A fit is a computed result, kept in ``core.memo`` (bounded, least recently used
+    dropped first), not among the models; ``progress`` hears of the iterations if this caller is the one who
+    fits."""
+    return RESULTS.get(f"{settings.key}/vectors", lambda reported: replace(
+        fit_movielens(settings, progress=reported), catalogue=load_catalogue()), progress)
+
+
+@model_work("recommender")
+def fit_movielens(settings: Settings, progress: ProgressCallback | None = None) -> Recommender:
+    """ALS fitted on all of MovieLens with ``settings``, once per process (or replica) and settings, in
+    ``core.memo``: every visitor shares it. Handed back without the catalogue, which the caller has."""
+    model = RESULTS.get(settings.key, lambda reported: fit(load_catalogue(), settings, reported), progress)
+    return replace(model, catalogue=None)
 
 
 def fit(catalogue: Catalogue, settings: Settings = DEFAULT_SETTINGS, progress: ProgressCallback | None = None,
         likes: csr_matrix | None = None, low_ratings: csr_matrix | None = None) -> Recommender:
-    """Fit ALS on ``likes`` and, with ``settings.low_rating_confidence``, ``low_ratings`` (default:
-    all of the catalogue's); on CUDA when implicit's GPU build is there."""
+    """Fit ALS on ``likes`` and ``low_ratings`` (default: all of the catalogue's)."""
+    model, seconds, device = fit_als(catalogue.likes if likes is None else likes,
+                                     catalogue.low_ratings if low_ratings is None else low_ratings, settings, progress)
+    return Recommender(catalogue, model, settings, seconds, device, _principal_axes(model.item_factors))
+
+
+def fit_als(likes: csr_matrix, low_ratings: csr_matrix, settings: Settings,
+            progress: ProgressCallback | None = None) -> tuple[object, float, str]:
+    """ALS on ``likes`` and, with ``settings.low_rating_confidence``, ``low_ratings``; on CUDA when
+    implicit's GPU build is there: (the fitted model, seconds, device)."""
     from threadpoolctl import threadpool_limits
 
-    low_ratings = catalogue.low_ratings if low_ratings is None else low_ratings
-    confidences = csr_matrix((catalogue.likes if likes is None else likes)
-                             + settings.low_rating_confidence * low_ratings)  # implicit multiplies by alpha
+    confidences = csr_matrix(likes + settings.low_rating_confidence * low_ratings)  # implicit multiplies by alpha
     device = _als_device()
     # implicit runs its own threads; a threaded BLAS underneath makes it many times slower
     with threadpool_limits(1, "blas"), stopwatch() as watch:
@@ -116,7 +133,7 @@ def fit(catalogue: Catalogue, settings: Settings = DEFAULT_SETTINGS, progress: P
         model.fit(confidences, show_progress=False, callback=_iteration_reports(progress, settings.iterations))
         if device == "cuda":
             model = model.to_cpu()  # one new user at a time is faster to serve from the CPU
-    return Recommender(catalogue, model, settings, watch.seconds, device, _principal_axes(model.item_factors))
+    return model, watch.seconds, device
 
 
 def _iteration_reports(progress: ProgressCallback | None, iterations: int) -> Callable[..., None] | None:

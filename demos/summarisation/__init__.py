@@ -33,12 +33,13 @@ from core.contract import (ChoiceField, DemoCard, Endpoint, FigureOutput, JsonOu
 # the demo's public face, as pages, tests, scripts and benchmarks use it (``demo.X``)
 from core.language import LANGUAGES, split_sentences
 from demos.summarisation.abstractive import (HEADLINE_TOKENS, HUB_SUMMARISERS, NUM_BEAMS, TOKENS_PER_SENTENCE,
-                                             GeneratedToken, Seq2Seq, SummaryGeneration, generate, load_abstractive)
+                                             GeneratedToken, Seq2Seq, SummaryGeneration, Written, generate,
+                                             load_abstractive)
 from demos.summarisation.article import (EXAMPLES_DIR, LANGUAGE_CHOICES, LENGTH_MODES, MAX_SENTENCES,
                                          PreparedArticle, example_articles, prepare, summary_length)
 from demos.summarisation.encoders import (DEFAULT_ENCODER, E5_BATCH, E5_RANGES, EMBEDDING_BATCH, ENCODER_CHOICES,
                                           ENCODERS, SENTENCE_TOKENS, SentenceEncoder, choose_encoder, embed,
-                                          embed_texts, load)
+                                          embed_articles, embed_texts, encoder_device, load)
 from demos.summarisation.insides import (SummaryInsides, attention_figure, embedding_map, embedding_map_figure,
                                          explain, sentence_table, shaded_html, similarity_figure, token_html)
 from demos.summarisation.ranking import Ranking, lead_prior, mmr_select, rank, similarity_graph, textrank

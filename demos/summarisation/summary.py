@@ -8,10 +8,10 @@ import numpy as np
 from core.language import Sentence
 from core.timing import stopwatch
 from core.validation import InputError
-from demos.summarisation.abstractive import (HEADLINE_TOKENS, HUB_SUMMARISERS, TOKENS_PER_SENTENCE, Seq2Seq,
-                                             SummaryGeneration, generate, load_abstractive)
+from demos.summarisation.abstractive import (HEADLINE_TOKENS, HUB_SUMMARISERS, TOKENS_PER_SENTENCE,
+                                             SummaryGeneration, generate)
 from demos.summarisation.article import PreparedArticle, prepare, summary_length
-from demos.summarisation.encoders import choose_encoder, embed, load
+from demos.summarisation.encoders import choose_encoder, embed, encoder_device
 from demos.summarisation.ranking import Ranking, rank
 
 METHODS = {"extractive": "Extractive (bundled, offline)",
@@ -30,7 +30,7 @@ class Summary:
     chosen: list[int]  # sentence indices copied, ascending (none when abstractive)
     scores: np.ndarray  # per sentence: what the selection ranked by, or its share of the attention, in [0, 1]
     device: str
-    seconds: float
+    seconds: float  # embedding (as first run: reruns reuse it) or generation, and ranking
     notices: list[str] = field(default_factory=list)
     ranking: Ranking | None = None  # extractive only
     generation: SummaryGeneration | None = None  # abstractive only
@@ -66,31 +66,31 @@ def summarise(
     if method == "extractive":
         return _extract(prepared, choose_encoder(prepared.language, encoder), length, keep, lead_weight, diversity)
     budget = HEADLINE_TOKENS if length == "headline" else TOKENS_PER_SENTENCE * keep
-    return _abstract(prepared, load_abstractive(model or HUB_SUMMARISERS[prepared.language]), budget)
+    return _abstract(prepared, str(model or HUB_SUMMARISERS[prepared.language]), budget)
 
 
 def _extract(prepared: PreparedArticle, encoder: str, length: str, keep: int, lead_weight: float,
              diversity: float) -> Summary:
-    device = load(encoder).device  # loads once per process, outside the timing
+    device = encoder_device(encoder)  # loads once per process (or replica), outside the timing
+    embedding = embed(prepared.sentences, encoder)
     with stopwatch() as watch:
-        scores, chosen, ranking = rank(embed(prepared.sentences, encoder), length, keep, lead_weight, diversity)
+        scores, chosen, ranking = rank(embedding.vectors, length, keep, lead_weight, diversity)
     if keep == len(prepared.sentences):
         prepared.notices.append("The summary is as long as the text: every sentence was kept.")
     return Summary(
         _joined([prepared.sentences[index].text for index in chosen]), prepared.source, prepared.language,
         prepared.language_detected, "extractive", encoder, prepared.sentences, chosen, scores, device,
-        watch.seconds, prepared.notices, ranking=ranking,
+        embedding.seconds + watch.seconds, prepared.notices, ranking=ranking,
     )
 
 
-def _abstract(prepared: PreparedArticle, seq2seq: Seq2Seq, max_new_tokens: int) -> Summary:
-    with stopwatch() as watch:
-        text, generation = generate(prepared, seq2seq, max_new_tokens)
-    read = generation.attention.sum(axis=0)
+def _abstract(prepared: PreparedArticle, model: str, max_new_tokens: int) -> Summary:
+    written = generate(prepared, model, max_new_tokens)
+    read = written.generation.attention.sum(axis=0)
     scores = read / read.max() if read.max() > 0 else read
-    return Summary(text, prepared.source, prepared.language, prepared.language_detected, "abstractive",
-                   seq2seq.name, prepared.sentences, [], scores, seq2seq.device, watch.seconds, prepared.notices,
-                   generation=generation)
+    return Summary(written.text, prepared.source, prepared.language, prepared.language_detected, "abstractive",
+                   model, prepared.sentences, [], scores, written.device, written.seconds,
+                   prepared.notices + written.notices, generation=written.generation)
 
 
 def _joined(sentences: list[str]) -> str:

@@ -33,9 +33,10 @@ from __future__ import annotations
 from core.contract import (ChoiceField, DemoCard, Endpoint, FigureOutput, JsonOutput, MarkdownOutput, NumberField,
                            TableOutput, TextField, TextOutput, choices)
 # the demo's public face, as pages, tests, scripts and benchmarks use it (``demo.X``)
-from demos.translation.decoding import (BATCH_SIZE, LENGTH_PENALTY, MAX_BEAMS, SCORES_BUDGET_BYTES, TIME_LIMIT,
-                                        Hypothesis, SentenceTranslation, Translation, generate, translate)
-from demos.translation.insides import (Attention, TranslationInsides, alternatives_table, attention_figure,
+from demos.translation.decoding import (BATCH_SIZE, LENGTH_PENALTY, MAX_BEAMS, REQUESTS_PER_BATCH, SCORES_BUDGET_BYTES,
+                                        TIME_LIMIT, Decoded, Hypothesis, Request, SentenceTranslation, Translation,
+                                        decode, generate, translate)
+from demos.translation.insides import (Attention, TranslationInsides, alternatives_table, attend, attention_figure,
                                        attention_layout, cross_attention, explain, tokens_markdown)
 from demos.translation.model import (HUB_MODELS, MAX_SOURCE_TOKENS, MODEL_CHOICES, MODEL_DIR, TARGET_TAGS, Translator,
                                      load, load_translator, model_inputs, model_source)

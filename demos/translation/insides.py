@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
+from core.engine import model_work
 from core.markdown import code_words
 from core.validation import InputError
 from demos.translation.decoding import Translation
@@ -30,26 +31,32 @@ class TranslationInsides:
 
 
 def cross_attention(translation: Translation, sentence: int = 0, alternative: int = 0) -> Attention:
-    """Where the decoder looked while writing one sentence's translation: one teacher-forced pass
-    over the chosen hypothesis, keeping every layer's and head's cross-attention."""
-    import torch
-
+    """Where the decoder looked while writing one sentence's translation (``attend``)."""
     if not 0 <= sentence < len(translation.sentences):
         raise InputError(f"There is no sentence {sentence + 1}; this text has {len(translation.sentences)}.")
-    translator = load(translation.model)
     chosen = translation.sentences[sentence]
     hypothesis = chosen.hypotheses[min(alternative, len(chosen.hypotheses) - 1)]
-    source = model_inputs(translator, [chosen.source.text], translation.target_language)
+    return attend(translation.model, chosen.source.text, translation.target_language, hypothesis.token_ids)
+
+
+@model_work("translation")
+def attend(model: str, source_text: str, target_language: str, token_ids: list[int]) -> Attention:
+    """One teacher-forced pass of ``model`` over a written translation (its ``token_ids``), keeping every
+    layer's and head's cross-attention."""
+    import torch
+
+    translator = load(model)
+    source = model_inputs(translator, [source_text], target_language)
     encoded = translator.tokenizer(source, return_tensors="pt", truncation=True,
                                    max_length=MAX_SOURCE_TOKENS).to(translator.device)
     start = translator.model.config.decoder_start_token_id
-    decoder_ids = torch.tensor([[start] + hypothesis.token_ids[:-1]], device=translator.device)
+    decoder_ids = torch.tensor([[start] + token_ids[:-1]], device=translator.device)
     with torch.inference_mode():
         output = translator.model(**encoded, decoder_input_ids=decoder_ids, output_attentions=True)
     weights = torch.stack(output.cross_attentions)[:, 0].float().cpu().numpy()
     tokenizer = translator.tokenizer
     return Attention(tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist()),
-                     tokenizer.convert_ids_to_tokens(hypothesis.token_ids), weights)
+                     tokenizer.convert_ids_to_tokens(token_ids), weights)
 
 
 def attention_figure(attention: Attention, layer: int | None = None, head: int | None = None) -> Figure:
@@ -100,5 +107,4 @@ def alternatives_table(translation: Translation) -> list[dict[str, object]]:
 
 def attention_layout(translation: Translation) -> tuple[int, int]:
     """(decoder layers, cross-attention heads) of the model that made ``translation``."""
-    config = load(translation.model).model.config
-    return config.decoder_layers, config.decoder_attention_heads
+    return translation.layout

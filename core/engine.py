@@ -1,0 +1,122 @@
+"""Where the demos' model work runs: in this process (embedded, the default) or on Ray Serve.
+
+A demo marks each function that runs one of its networks with ``@model_work(slug)``; a function
+written for a batch (a list of items in, a list of results out) with ``@model_work(slug, batch=N)``.
+Pages, endpoints and the demo's own code call these functions as they are, in both modes:
+
+- **embedded** (``NEURAL_GALLERY_SERVE`` unset or ``embedded``): a plain call in this process;
+- **ray** (``NEURAL_GALLERY_SERVE=ray``): the call goes to the demo's Serve deployment (one per demo,
+  replicas and autoscaling: ``core.engine_ray``) through a deployment handle. A batched function's
+  items travel one by one, so ``@serve.batch`` in the replica groups them with other visitors' items.
+  A call that takes ``progress`` streams its progress back.
+
+The replicas run the same functions embedded. A cluster that is down or does not answer in time
+gives the visitor ``ModelServerUnavailable`` (a clear message, like any bad input), never a hang.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Callable, Protocol, TypeVar
+
+from core.validation import InputError
+
+SERVE_ENV = "NEURAL_GALLERY_SERVE"
+MODES = ("embedded", "ray")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ModelServerUnavailable(InputError):
+    """The model server cannot be reached or did not answer in time: the visitor may try again."""
+
+
+@dataclass(frozen=True)
+class Work:
+    """One function that runs a demo's network."""
+
+    demo: str  # the demo's slug: its deployment in Ray mode
+    function: Callable[..., Any]  # the undecorated function
+    batch: int = 0  # 0: one call per request; N: takes a list, batched across visitors up to N items
+
+    @property
+    def key(self) -> str:
+        return work_key(self.function)
+
+
+WORK: dict[str, Work] = {}  # key -> work, filled as demo modules are imported
+
+
+def work_key(function: Callable[..., Any]) -> str:
+    return f"{function.__module__}:{function.__qualname__}"
+
+
+def model_work(demo: str, *, batch: int = 0) -> Callable[[F], F]:
+    """Mark ``function`` as ``demo``'s model work (see the module docstring)."""
+    if batch < 0:
+        raise ValueError("batch is a maximum batch size, or 0 for none")
+
+    def mark(function: F) -> F:
+        work = Work(demo, function, batch)
+        WORK[work.key] = work
+
+        @functools.wraps(function)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return engine().call(work, args, kwargs)
+
+        return call  # type: ignore[return-value]
+
+    return mark
+
+
+def start_shared_work(module: ModuleType) -> None:
+    """Begin the work every visitor of a demo shares (its module's optional ``on_start``: Atari's recorded
+    replays), so that no visitor waits for it: called as a process that runs model work starts (the
+    Gradio app when embedded, each Serve replica). ``on_start`` returns at once and works in the background."""
+    on_start = getattr(module, "on_start", None)
+    if callable(on_start):
+        on_start()
+
+
+def works_of(demo: str) -> list[Work]:
+    return [work for work in WORK.values() if work.demo == demo]
+
+
+def run_here(key: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """Run a work in this process (what embedded mode and every replica do)."""
+    return WORK[key].function(*args, **kwargs)
+
+
+class Engine(Protocol):
+    name: str
+
+    def call(self, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any: ...
+
+
+class Embedded:
+    name = "embedded"
+
+    def call(self, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any:
+        return work.function(*args, **kwargs)
+
+
+def mode() -> str:
+    chosen = os.environ.get(SERVE_ENV, "").strip().lower() or "embedded"
+    if chosen not in MODES:
+        raise RuntimeError(f"{SERVE_ENV}={chosen!r}: expected one of {', '.join(MODES)}")
+    return chosen
+
+
+@functools.cache
+def _engine_for(chosen: str) -> Engine:
+    if chosen == "ray":
+        from core.engine_ray import RayServe  # Ray is imported only in Ray mode
+
+        return RayServe()
+    return Embedded()
+
+
+def engine() -> Engine:
+    """The engine the environment asks for (read at each call: tests switch modes)."""
+    return _engine_for(mode())
