@@ -42,3 +42,99 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     path.write_text(json.dumps(payload, indent=2) + "\n")
     print(json.dumps(payload, indent=2))
     return path
+
+
+# --- shared by the concurrency benchmarks (bench_class.py first) ----------------------------------
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now, on loopback."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def p50_p95(times: list[float], digits: int = 3) -> dict[str, float | None]:
+    """Median and 95th percentile (inclusive method, so a handful of samples gives a value), and the count."""
+    if not times:
+        return {"n": 0, "p50_s": None, "p95_s": None}
+    p95 = statistics.quantiles(times, n=20, method="inclusive")[-1] if len(times) > 1 else times[0]
+    return {"n": len(times), "p50_s": round(statistics.median(times), digits), "p95_s": round(p95, digits)}
+
+
+def wait_for_http(url: str, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:
+    """Until ``url`` answers 200, ``alive()`` turns false (RuntimeError) or ``timeout_s`` pass (TimeoutError)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the server for {url} exited before it answered")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{url} did not answer within {timeout_s:.0f} s")
+
+
+class ProcessMeter:
+    """CPU seconds and peak resident memory of a changing set of processes, sampled in a thread.
+
+    ``find()`` returns the processes to count at each sample (say, a server and its children).
+    CPU is the growth of each process's user+system time since ``start()`` (a process first seen
+    later counts from zero, one that exits keeps its last sample); memory is the largest sum of
+    their RSS seen at any sample (shared pages count once per process, so an upper bound).
+    """
+
+    def __init__(self, find: Callable[[], list[Any]], every_s: float = 0.5) -> None:
+        self.find, self.every_s = find, every_s
+        self._base: dict[tuple[int, float], float] = {}
+        self._last: dict[tuple[int, float], float] = {}
+        self.peak_rss = 0
+        self._stop = None
+        self._thread = None
+
+    def _sample(self, baseline: bool = False) -> None:
+        import psutil
+
+        rss = 0
+        for process in self.find():
+            try:
+                with process.oneshot():
+                    key = (process.pid, process.create_time())
+                    times = process.cpu_times()
+                    used = times.user + times.system
+                    rss += process.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            if baseline:
+                self._base[key] = used
+            self._base.setdefault(key, 0.0)
+            self._last[key] = used
+        self.peak_rss = max(self.peak_rss, rss)
+
+    def start(self) -> "ProcessMeter":
+        import threading
+
+        self._base, self._last, self.peak_rss = {}, {}, 0
+        self._sample(baseline=True)
+        self._stop = threading.Event()
+
+        def loop() -> None:
+            while not self._stop.wait(self.every_s):
+                self._sample()
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._sample()
+        cpu = sum(self._last[key] - self._base.get(key, 0.0) for key in self._last)
+        return {"cpu_s": round(cpu, 2), "peak_rss_mb": round(self.peak_rss / 2**20), "processes": len(self._last)}

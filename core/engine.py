@@ -46,6 +46,7 @@ class Work:
 
 
 WORK: dict[str, Work] = {}  # key -> work, filled as demo modules are imported
+_STARTED: set[str] = set()  # demo modules whose shared work this process has begun
 
 
 def work_key(function: Callable[..., Any]) -> str:
@@ -75,7 +76,8 @@ def start_shared_work(module: ModuleType) -> None:
     replays), so that no visitor waits for it: called as a process that runs model work starts (the
     Gradio app when embedded, each Serve replica). ``on_start`` returns at once and works in the background."""
     on_start = getattr(module, "on_start", None)
-    if callable(on_start):
+    if callable(on_start) and module.__name__ not in _STARTED:  # once per process, however many apps it builds
+        _STARTED.add(module.__name__)
         on_start()
 
 

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, AsyncIterator, Iterator
 
@@ -145,7 +146,7 @@ def build(args: dict[str, Any]) -> serve.Application:
 
 def deploy(modules: dict[str, str], scaling: dict[str, Scaling] | None = None, default: Scaling = Scaling()) -> None:
     """Deploy each demo (slug -> module) as its own Serve application on the connected cluster."""
-    serve.start(http_options={"host": "127.0.0.1"})  # Serve's HTTP proxy stays on loopback: handles only
+    serve.start(proxy_location="Disabled")  # no HTTP proxy: the front ends reach the replicas through handles
     for demo, module in modules.items():
         chosen = (scaling or {}).get(demo, default)
         serve.run(build({"demo": demo, "module": module, **asdict(chosen)}), name=demo, route_prefix=None)
@@ -174,16 +175,31 @@ class RayServe:
 
     def _handle(self, demo: str) -> Any:
         try:
+            if ray.is_initialized() and not _reachable(self._head()):
+                ray.shutdown()  # the cluster went away: connect afresh once one answers again
             if not ray.is_initialized():
                 if not _reachable(self.address):
                     raise ConnectionError(f"nothing answers at {self.address}")
+                # a driver whose cluster stays away gives up, and with it the front end's process: not for a week
+                os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(7 * 24 * 3600))
                 ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False, logging_level="ERROR")
             return serve.get_deployment_handle(DEPLOYMENT, app_name=demo)
         except Exception as error:
             raise ModelServerUnavailable(
                 "The model server is unreachable right now, so this demo cannot run; try again in a minute.") from error
 
+    @staticmethod
+    def _head() -> str:
+        """The connected cluster's head (its GCS), probed before each call: a dead one answers at once."""
+        return ray.get_runtime_context().gcs_address
+
     def call(self, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any:
+        if _event_loop_running():  # a handle's blocking calls refuse to run in a thread that runs asyncio
+            with ThreadPoolExecutor(1) as thread:
+                return thread.submit(self._call, work, args, kwargs).result()
+        return self._call(work, args, kwargs)
+
+    def _call(self, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any:
         handle = self._handle(work.demo)
         for attempt in range(RETRIES + 1):
             try:
@@ -215,6 +231,14 @@ class RayServe:
             else:
                 return _unpack(value)
         raise ModelServerUnavailable("The model server stopped before it answered; try again.")
+
+
+def _event_loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _unpack(outcome: Outcome) -> Any:

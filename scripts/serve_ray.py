@@ -12,6 +12,7 @@ Scaling bounds per demo: ``SCALING`` below (the KubeRay manifest repeats them).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -31,6 +32,12 @@ SCALING = {
     "image_generation": Scaling(max_replicas=2, cpus=1.0),
     "atari": Scaling(max_replicas=1, cpus=0.5),
 }
+
+
+def logical_cpus() -> int:
+    """Ray schedules replicas by logical CPUs: enough for every deployment at its largest, however many cores."""
+    needed = sum(SCALING.get(demo, Scaling()).max_replicas * SCALING.get(demo, Scaling()).cpus for demo in DEMO_NAMES)
+    return max(os.cpu_count() or 2, math.ceil(needed))
 
 
 def _ray(*args: str) -> int:
@@ -68,7 +75,8 @@ def down() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("up", "status", "down"))
-    parser.add_argument("--cpus", type=int, default=os.cpu_count() or 2, help="logical CPUs of a local head")
+    parser.add_argument("--cpus", type=int, default=logical_cpus(),
+                        help="logical CPUs of a local head (default: room for every demo's largest replica count)")
     args = parser.parse_args()
     {"up": lambda: up(args.cpus), "status": status, "down": down}[args.command]()
 
