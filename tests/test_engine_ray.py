@@ -278,11 +278,3 @@ def test_every_page_runs_its_example_on_ray_serve_with_no_model_in_the_front_end
     assert not app.error, [error.value for error in app.error]
     assert MODELS.stats() == [], "in Ray mode the page loaded a model in the front end"
 
-
-def test_a_front_end_thread_that_runs_asyncio_still_gets_its_answer(works):
-    import asyncio
-
-    async def handler() -> list:  # as an async event handler of a web framework would call a demo
-        return works.doubled([21])
-
-    assert asyncio.run(handler())[0][0] == 42
