@@ -256,7 +256,7 @@ def _examples_answered_once(endpoint: contract.Endpoint, inputs: list, results: 
             full[index] = payload
         return handler(request, progress, *full)
 
-    gr.Examples([[path, *filter(lambda value: value is not None, values)] for path in _example_photo_files()],
+    gr.Examples([[path, *(values[index - 1] for index in kept[1:])] for path in _example_photo_files()],
                 inputs=[inputs[index] for index in kept], outputs=results, fn=answer, cache_examples=True,
                 cache_mode="lazy", preprocess=False, visible_columns=[0])  # the photos; settings at defaults
 

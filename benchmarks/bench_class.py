@@ -569,11 +569,18 @@ def single_visitors(servers: dict[str, Server], demos: list[str], folder: Path, 
     return results
 
 
+def _out_of_time(deadline: float, result: dict[str, Any], run: str) -> bool:
+    """Past the run's time budget: ``run`` is noted as skipped."""
+    if time.monotonic() <= deadline:
+        return False
+    result["skipped"].append(f"{run}: out of time")
+    return True
+
+
 def class_runs(mode: str, server: Server, args: argparse.Namespace, demos: list[str], folder: Path,
                deadline: float, result: dict[str, Any]) -> None:
     for students in args.students if args.clients else []:
-        if time.monotonic() > deadline:
-            result["skipped"].append(f"{students} clients: out of time")
+        if _out_of_time(deadline, result, f"{students} clients"):
             continue
         run = run_clients(server, students, demos, folder, args.step_timeout, args.run_timeout)
         result["runs"].append(run)
@@ -586,8 +593,7 @@ def class_runs(mode: str, server: Server, args: argparse.Namespace, demos: list[
         if contexts in done:
             continue
         done.add(contexts)
-        if time.monotonic() > deadline:
-            result["skipped"].append(f"{contexts} browsers: out of time")
+        if _out_of_time(deadline, result, f"{contexts} browsers"):
             continue
         run = run_browsers(server, contexts, demos, folder, args.step_timeout, args.run_timeout)
         result["runs"].append(run)

@@ -42,15 +42,12 @@ class Work:
 
     @property
     def key(self) -> str:
-        return work_key(self.function)
+        return f"{self.function.__module__}:{self.function.__qualname__}"
 
 
 WORK: dict[str, Work] = {}  # key -> work, filled as demo modules are imported
 _STARTED: set[str] = set()  # demo modules whose shared work this process has begun
 
-
-def work_key(function: Callable[..., Any]) -> str:
-    return f"{function.__module__}:{function.__qualname__}"
 
 
 def model_work(demo: str, *, batch: int = 0) -> Callable[[F], F]:

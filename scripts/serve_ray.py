@@ -36,7 +36,8 @@ SCALING = {
 
 def logical_cpus() -> int:
     """Ray schedules replicas by logical CPUs: enough for every deployment at its largest, however many cores."""
-    needed = sum(SCALING.get(demo, Scaling()).max_replicas * SCALING.get(demo, Scaling()).cpus for demo in DEMO_NAMES)
+    chosen = [SCALING.get(demo, Scaling()) for demo in DEMO_NAMES]
+    needed = sum(scaling.max_replicas * scaling.cpus for scaling in chosen)
     return max(os.cpu_count() or 2, math.ceil(needed))
 
 

@@ -27,11 +27,11 @@ from core.media import example_photo, example_photo_names  # noqa: E402
 from core.models import MODELS  # noqa: E402
 from core.plotting import figure_png  # noqa: E402
 from core.validation import InputError  # noqa: E402
+from endpoint_samples import QUICK, sample_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 SMALL = engine_ray.Scaling(cpus=0.1, max_replicas=2)  # every demo's replica fits in 2 logical CPUs
-QUICK = {"max_steps": 60}  # as in endpoint_samples: an Atari episode cut short
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +194,6 @@ def _sample(field: contract.Field, tmp_path: Path) -> Any:
         return None if field.optional else example_photo(example_photo_names()[0])
     if isinstance(field, (contract.ChoiceField, contract.NumberField, contract.TextField)):
         return QUICK.get(field.name, field.default)
-    from endpoint_samples import sample_file
-
     path = sample_file(field, tmp_path)
     return None if path is None else str(path)
 
