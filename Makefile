@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export OPENBLAS_NUM_THREADS := 1
 
-.PHONY: setup browser run gradio serve serve-down test bench assets
+.PHONY: setup browser run gradio serve serve-down test bench assets gpu-check
 
 setup: $(STAMP)
 
@@ -45,6 +45,13 @@ test: setup browser
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+# Every demo on CUDA against the CPU: agreement, latency, GPU memory, batching; writes the CUDA column
+# (benchmarks/results/cuda.json). No setup: it runs on a CUDA machine's own python (GPU_PYTHON), and on one
+# without a package registry takes the missing wheels from a folder: make gpu-check WHEELS=/path/to/wheels
+GPU_PYTHON ?= $(PYTHON)
+gpu-check:
+	$(GPU_PYTHON) scripts/gpu_check.py $(if $(WHEELS),--wheels $(WHEELS))
 
 assets: setup
 	$(PY) scripts/make_assets.py

@@ -20,7 +20,7 @@ import gradio as gr
 from gradio import processing_utils
 from gradio.utils import get_upload_folder
 
-from core import contract
+from core import contract, zerogpu
 from core.engine import engine, start_shared_work
 from core.markdown import plain
 from core.media import example_photo, example_photo_names, png_bytes
@@ -268,6 +268,7 @@ def build(demos: Registry | None = None) -> gr.Blocks:
     """One tab per registered demo, and an error tab for each demo that failed to register."""
     demos = demos or registry()
     if engine().name == "embedded":  # in Ray mode each replica does this for its demo
+        zerogpu.load_models(demos.demos)  # on ZeroGPU only: its GPU calls get the models loaded before launch
         for demo in demos.demos:
             start_shared_work(demo)
     with gr.Blocks(title="Neural Gallery", delete_cache=DELETE_CACHE) as blocks:

@@ -126,6 +126,7 @@ def main() -> None:
 
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, namespace=engine_ray.NAMESPACE, log_to_driver=False,
                  runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+        os.environ[engine_ray.ADDRESS_ENV] = ray.get_runtime_context().gcs_address  # for the front end's driver
     results = {}
     for demo in args.only.split(","):
         function, items = WORKS[demo]()

@@ -76,28 +76,31 @@ def load(name: str) -> dict:
 
 
 def rows() -> list[dict]:
-    gallery = load("gallery")
+    gallery, cuda = load("gallery"), load("cuda")  # cuda.json: scripts/gpu_check.py (make gpu-check) on a GPU
     table = []
     for demo, (benchmark, quality) in QUALITY.items():
         timing = _first(gallery.get("rows"), demo=demo)
         result = load(benchmark)
         table.append({"demo": demo, "cold_s": timing.get("cold_s"), "warm_s": timing.get("warm_s"),
+                      "cuda_warm_s": _first(cuda.get("rows"), demo=demo, status="ok").get("warm_s"),
                       "resident_mb_added": timing.get("resident_mb_added"),
                       "quality": quality(result) if result else "-",
                       "quality_measured_at": result.get("measured_at"), "quality_machine": result.get("machine")})
     return table
 
 
-def markdown(table: list[dict], gallery: dict) -> str:
+def markdown(table: list[dict], gallery: dict, cuda: dict) -> str:
     machine = gallery.get("machine", {})
     lines = [f"Latency and memory: `benchmarks/bench_gallery.py` ({gallery.get('measured_at', 'not run')}, "
              f"{machine.get('device', '?')}, {machine.get('cpu_count', '?')} cores, 1 torch thread); "
              "warm = the same input again (summarisation reuses its cached sentence embeddings); "
              "quality: each demo's own benchmark JSON.", "",
-             "| demo | cold s | warm s | memory MB | quality |", "|---|---|---|---|---|"]
+             f"CUDA warm s: `make gpu-check` ({cuda.get('measured_at', 'not run')}, {cuda.get('gpu') or 'no GPU'}), "
+             "shown where the demo agreed with the CPU.", "",
+             "| demo | cold s | warm s | CUDA warm s | memory MB | quality |", "|---|---|---|---|---|---|"]
     for row in table:
         cells = [row["demo"]] + ["-" if row[key] is None else str(row[key])
-                                 for key in ("cold_s", "warm_s", "resident_mb_added")] + [row["quality"]]
+                                 for key in ("cold_s", "warm_s", "cuda_warm_s", "resident_mb_added")] + [row["quality"]]
         lines.append("| " + " | ".join(cells) + " |")
     if "resident_mb_all_default_models" in gallery:
         lines += ["", f"All default models in one process: {gallery['resident_mb_all_default_models']} MB resident "
@@ -107,7 +110,7 @@ def markdown(table: list[dict], gallery: dict) -> str:
 
 def main() -> None:
     table, gallery = rows(), load("gallery")
-    (RESULTS / "SUMMARY.md").write_text(markdown(table, gallery))
+    (RESULTS / "SUMMARY.md").write_text(markdown(table, gallery, load("cuda")))
     write_result("summary", {"rows": table})
 
 

@@ -12,6 +12,10 @@ Pages, endpoints and the demo's own code call these functions as they are, in bo
 
 The replicas run the same functions embedded. A cluster that is down or does not answer in time
 gives the visitor ``ModelServerUnavailable`` (a clear message, like any bad input), never a hang.
+
+``gpu_seconds`` is the most GPU time one call may take on a ZeroGPU Space (``core.zerogpu``), where such a
+work runs through ``spaces.GPU``; 0 for a work that runs no CUDA there (ONNX, ALS, a device query). A
+ZeroGPU Space runs embedded; everywhere else ``gpu_seconds`` changes nothing.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable, Protocol, TypeVar
 
+from core import zerogpu
 from core.validation import InputError
 
 SERVE_ENV = "NEURAL_GALLERY_SERVE"
@@ -39,6 +44,7 @@ class Work:
     demo: str  # the demo's slug: its deployment in Ray mode
     function: Callable[..., Any]  # the undecorated function
     batch: int = 0  # 0: one call per request; N: takes a list, batched across visitors up to N items
+    gpu_seconds: int = 0  # on ZeroGPU: the GPU duration of one call; 0: runs no CUDA work there
 
     @property
     def key(self) -> str:
@@ -47,20 +53,25 @@ class Work:
 
 WORK: dict[str, Work] = {}  # key -> work, filled as demo modules are imported
 _STARTED: set[str] = set()  # demo modules whose shared work this process has begun
+DEFAULT_GPU_SECONDS = 60  # ZeroGPU's own default: a new torch work runs there before anyone times it
 
 
-
-def model_work(demo: str, *, batch: int = 0) -> Callable[[F], F]:
+def model_work(demo: str, *, batch: int = 0, gpu_seconds: int = DEFAULT_GPU_SECONDS) -> Callable[[F], F]:
     """Mark ``function`` as ``demo``'s model work (see the module docstring)."""
     if batch < 0:
         raise ValueError("batch is a maximum batch size, or 0 for none")
+    if gpu_seconds < 0:
+        raise ValueError("gpu_seconds is a GPU duration in seconds, or 0 for a work that needs no GPU")
 
     def mark(function: F) -> F:
-        work = Work(demo, function, batch)
+        work = Work(demo, function, batch, gpu_seconds)
         WORK[work.key] = work
+        on_zerogpu = zerogpu.gpu_call(function, gpu_seconds)  # None off ZeroGPU
 
         @functools.wraps(function)
         def call(*args: Any, **kwargs: Any) -> Any:
+            if on_zerogpu is not None:
+                return on_zerogpu(args, kwargs)
             return engine().call(work, args, kwargs)
 
         return call  # type: ignore[return-value]

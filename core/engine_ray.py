@@ -5,12 +5,17 @@ command (``scripts/serve_ray.py``, ``make serve``). A replica imports its demo's
 loads no model: models load lazily, once per replica, through ``core.models.MODELS``) and runs
 the works it is sent embedded. Answers travel as ``(ok, value)`` pairs, so a visitor's bad input
 comes back as the same ``InputError`` and one visitor's bad item never fails the rest of a batch.
+A front end talks to the cluster through a driver process of its own (``RayServe``, ``drive``).
 """
 from __future__ import annotations
 
 import asyncio
 import importlib
+import itertools
+import multiprocessing
 import os
+import pickle
+import queue
 import socket
 import threading
 import time
@@ -167,78 +172,196 @@ def _reachable(address: str) -> bool:
 
 
 class RayServe:
+    """The front ends' engine in Ray mode. Its Ray driver runs in a child process (``RayDriver``): a driver
+    whose Ray node dies exits with it (measured: ``ray stop`` took a Gradio front end down), and a front end
+    must outlive its model server, tell its visitors, and reconnect when the server is back."""
+
     name = "ray"
 
     def __init__(self) -> None:
         self.address = os.environ.get(ADDRESS_ENV, "auto")
         self.timeout_s = float(os.environ.get(TIMEOUT_ENV, "120"))
+        self._lock = threading.Lock()
+        self._link: DriverLink | None = None
+
+    def call(self, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any:
+        if not _reachable(self.address):
+            self._forget_driver()  # it belongs to a cluster that is gone; one that comes back gets a new driver
+            raise ModelServerUnavailable(UNREACHABLE)
+        return self._driver().call(work, args, kwargs, self.timeout_s)
+
+    def _forget_driver(self) -> None:
+        with self._lock:
+            if self._link is not None:
+                self._link.process.kill()
+                self._link = None
+
+    def _driver(self) -> DriverLink:
+        with self._lock:
+            if self._link is None or self._link.closed:
+                self._link = DriverLink(self.address, self.timeout_s)
+            return self._link
+
+
+class DriverLink:
+    """The front end's end of the pipe to its driver process: many visitors' calls at once, each answer (and
+    its progress) routed back to its caller by request number."""
+
+    def __init__(self, address: str, timeout_s: float) -> None:
+        context = multiprocessing.get_context("spawn")  # a fork would copy the front end's threads and models
+        self.connection, driver_end = context.Pipe()
+        self.process = context.Process(target=drive, args=(driver_end, address, timeout_s), daemon=True)
+        self.process.start()
+        driver_end.close()
+        self.closed = False
+        self.pending: dict[int, queue.SimpleQueue] = {}
+        self.numbers = itertools.count()
+        self.sending = threading.Lock()
+        threading.Thread(target=self._read_answers, name="ray-driver-answers", daemon=True).start()
+
+    def call(self, work: Work, args: tuple, kwargs: dict[str, Any], timeout_s: float) -> Any:
+        progress = kwargs.get("progress")
+        sent = {key: value for key, value in kwargs.items() if key != "progress"}
+        number, answers = next(self.numbers), queue.SimpleQueue()
+        self.pending[number] = answers
+        try:
+            if self.closed:  # checked after registering: the reader empties ``pending`` once it has closed
+                raise ModelServerUnavailable(LOST)
+            try:
+                with self.sending:
+                    self.connection.send((number, work.key, work.demo, work.batch, args, sent, progress is not None))
+            except OSError:  # the driver died before the reader noticed
+                raise ModelServerUnavailable(LOST) from None
+            return self._answer(answers, progress, timeout_s)
+        finally:
+            self.pending.pop(number, None)
+
+    @staticmethod
+    def _answer(answers: queue.SimpleQueue, progress: Any, timeout_s: float) -> Any:
+        while True:
+            try:
+                kind, value = answers.get(timeout=timeout_s)
+            except queue.Empty:
+                raise ModelServerUnavailable(LATE) from None
+            if kind == "gone":
+                raise ModelServerUnavailable(LOST)
+            if kind == "progress":
+                progress(pickle.loads(value))
+            else:
+                return _unpack(pickle.loads(value))
+
+    def _read_answers(self) -> None:
+        try:
+            while True:
+                number, kind, value = self.connection.recv()
+                answers = self.pending.get(number)
+                if answers is not None:
+                    answers.put((kind, value))
+        except (EOFError, OSError):  # the driver died (with its Ray node, or killed): every waiting caller is told
+            self.closed = True
+            self.process.join(timeout=5)
+            for answers in list(self.pending.values()):
+                answers.put(("gone", None))
+
+
+UNREACHABLE = "The model server is unreachable right now, so this demo cannot run; try again in a minute."
+LOST = "The model server lost this request; please try again."
+LATE = "The model server did not answer in time; try again in a minute."
+DRIVER_GCS_PATIENCE_S = 5
+DRIVER_THREADS = 64  # requests one front end has in flight at most; more wait for a thread
+
+
+def drive(connection: Any, address: str, timeout_s: float) -> None:
+    """The driver process: takes requests from the front end, sends each through a deployment handle, answers."""
+    # a driver whose cluster went away exits soon (it would cling to a new cluster at the same address and
+    # hang); its front end starts a new one
+    os.environ["RAY_gcs_rpc_server_reconnect_timeout_s"] = str(DRIVER_GCS_PATIENCE_S)
+    driver, sending = RayDriver(address, timeout_s), threading.Lock()
+
+    def answer(number: int, kind: str, value: Any) -> None:
+        try:  # pickled apart from the envelope: an answer that cannot travel fails its own request only
+            payload = pickle.dumps(value)
+        except Exception as error:
+            payload = pickle.dumps((False, RuntimeError(f"an answer that cannot travel: {error!r}")))
+        with sending:
+            connection.send((number, kind, payload))
+
+    with ThreadPoolExecutor(DRIVER_THREADS) as pool:
+        while True:
+            try:
+                request = connection.recv()
+            except (EOFError, OSError):  # the front end is gone
+                return
+            pool.submit(_serve_request, driver, answer, *request)
+
+
+def _serve_request(driver: RayDriver, answer: Any, number: int, key: str, demo: str, batch: int, args: tuple,
+                   kwargs: dict[str, Any], streams: bool) -> None:
+    if streams:
+        kwargs = {**kwargs, "progress": lambda progress: answer(number, "progress", progress)}
+    try:
+        outcome: Outcome = True, driver.call(key, demo, batch, args, kwargs)
+    except Exception as error:  # handed back to the front end, which raises it
+        outcome = False, error
+    answer(number, "outcome", outcome)
+
+
+class RayDriver:
+    """Connected to the cluster (in the driver process), it calls the demos' deployments."""
+
+    def __init__(self, address: str, timeout_s: float) -> None:
+        self.address, self.timeout_s = address, timeout_s
+        self._lock = threading.Lock()
 
     def _handle(self, demo: str) -> Any:
         try:
-            if ray.is_initialized() and not _reachable(self._head()):
-                ray.shutdown()  # the cluster went away: connect afresh once one answers again
-            if not ray.is_initialized():
-                if not _reachable(self.address):
-                    raise ConnectionError(f"nothing answers at {self.address}")
-                # a driver whose cluster stays away gives up, and with it the front end's process: not for a week
-                os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(7 * 24 * 3600))
-                ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False, logging_level="ERROR")
+            with self._lock:
+                if ray.is_initialized() and not _reachable(self._head()):
+                    ray.shutdown()  # the cluster went away: connect afresh once one answers again
+                if not ray.is_initialized():
+                    if not _reachable(self.address):
+                        raise ConnectionError(f"nothing answers at {self.address}")
+                    ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False, logging_level="ERROR")
             return serve.get_deployment_handle(DEPLOYMENT, app_name=demo)
         except Exception as error:
-            raise ModelServerUnavailable(
-                "The model server is unreachable right now, so this demo cannot run; try again in a minute.") from error
+            raise ModelServerUnavailable(UNREACHABLE) from error
 
     @staticmethod
     def _head() -> str:
         """The connected cluster's head (its GCS), probed before each call: a dead one answers at once."""
         return ray.get_runtime_context().gcs_address
 
-    def call(self, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any:
-        if _event_loop_running():  # a handle's blocking calls refuse to run in a thread that runs asyncio
-            with ThreadPoolExecutor(1) as thread:
-                return thread.submit(self._call, work, args, kwargs).result()
-        return self._call(work, args, kwargs)
-
-    def _call(self, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any:
-        handle = self._handle(work.demo)
+    def call(self, key: str, demo: str, batch: int, args: tuple, kwargs: dict[str, Any]) -> Any:
+        handle = self._handle(demo)
         for attempt in range(RETRIES + 1):
             try:
-                return self._send(handle, work, args, kwargs)
+                return self._send(handle, key, batch, args, kwargs)
             except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError):
                 if attempt == RETRIES:  # a replica died under it: works are pure, so another replica redoes it
-                    raise ModelServerUnavailable("The model server lost this request; please try again.") from None
+                    raise ModelServerUnavailable(LOST) from None
                 time.sleep(0.5 * (attempt + 1))
             except (ray.exceptions.RayError, serve.exceptions.RayServeException, TimeoutError) as error:
-                raise ModelServerUnavailable("The model server did not answer in time; try again in a minute.") \
-                    from error
+                raise ModelServerUnavailable(LATE) from error
 
-    def _send(self, handle: Any, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any:
-        if work.batch:
-            responses = [handle.options(method_name="batched").remote((work.key, item)) for item in args[0]]
+    def _send(self, handle: Any, key: str, batch: int, args: tuple, kwargs: dict[str, Any]) -> Any:
+        if batch:
+            responses = [handle.options(method_name="batched").remote((key, item)) for item in args[0]]
             return [_unpack(response.result(timeout_s=self.timeout_s)) for response in responses]
         if kwargs.get("progress") is not None:
-            return self._streamed(handle, work, args, kwargs)
-        return _unpack(handle.options(method_name="run").remote(work.key, args, kwargs).result(timeout_s=self.timeout_s))
+            return self._streamed(handle, key, args, kwargs)
+        return _unpack(handle.options(method_name="run").remote(key, args, kwargs).result(timeout_s=self.timeout_s))
 
     @staticmethod
-    def _streamed(handle: Any, work: Work, args: tuple, kwargs: dict[str, Any]) -> Any:
-        progress, sent = kwargs["progress"], {key: value for key, value in kwargs.items() if key != "progress"}
+    def _streamed(handle: Any, key: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+        progress, sent = kwargs["progress"], {name: value for name, value in kwargs.items() if name != "progress"}
         messages: Iterator[tuple[str, Any]] = handle.options(method_name="run_streaming", stream=True).remote(
-            work.key, args, sent)
+            key, args, sent)
         for kind, value in messages:
             if kind == "progress":
                 progress(value)
             else:
                 return _unpack(value)
         raise ModelServerUnavailable("The model server stopped before it answered; try again.")
-
-
-def _event_loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _unpack(outcome: Outcome) -> Any:

@@ -1,9 +1,10 @@
 """The registry of demos: the gallery home, the navigation and the Gradio app are built from it.
 
 Adding a demo = one module here (with CARD, load, its functions, ENDPOINT) or a package whose
-``__init__.py`` holds them, its name below, and one page. Importing a demo module loads no model;
-the home page does not even import the demo modules: ``CARDS`` are read from their source
-(``core.contract.read_card``).
+``__init__.py`` holds them, its name below, and one page. A lab of the course is a demo in the same
+contract, named in ``LAB_NAMES`` instead: the front ends show it in a second group, "Labs".
+Importing a demo module loads no model; the home page does not even import the demo modules:
+``CARDS`` are read from their source (``core.contract.read_card``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from core.contract import DemoCard, check_demo, read_card
 
 DEMO_NAMES: tuple[str, ...] = ("style_transfer", "object_detection", "emotion", "audio_digits", "recommender",
                                "summarisation", "translation", "image_generation", "atari")  # gallery order
+LAB_NAMES: tuple[str, ...] = ("convolution_lab", "cnn_lab", "knn_lab", "backprop_lab",
+                              "clustering_lab")  # the course's labs, in the order the lectures reach them
+GALLERY_NAMES = DEMO_NAMES + LAB_NAMES  # one registry: demos, then labs
 
 
 def _source(name: str) -> Path:
@@ -73,17 +77,23 @@ def register(names: tuple[str, ...]) -> Registry:
     return Registry(tuple(demos), tuple(broken))
 
 
-CARDS: tuple[DemoCard, ...] = read_cards(DEMO_NAMES)
+CARDS: tuple[DemoCard, ...] = read_cards(GALLERY_NAMES)
+
+
+def is_lab(card: DemoCard) -> bool:
+    """Whether the card is a lab's (a card's slug is its module's name, an unreadable one's included)."""
+    return card.slug in LAB_NAMES
 
 
 @cache
 def registry() -> Registry:
-    """The registered demos, imported and checked once per process."""
-    return register(DEMO_NAMES)
+    """The registered demos and labs, imported and checked once per process."""
+    return register(GALLERY_NAMES)
 
 
 def __getattr__(name: str) -> tuple[ModuleType, ...]:
-    """``DEMOS``, every registered demo module, imported on first use (by the Gradio app, scripts and tests)."""
+    """``DEMOS``, every registered demo and lab module, imported on first use (by the Gradio app, scripts
+    and tests)."""
     if name == "DEMOS":
         return registry().demos
     raise AttributeError(f"module 'demos' has no attribute {name!r}")

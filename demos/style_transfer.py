@@ -139,14 +139,19 @@ def _checked_index(index: int) -> int:
 
 # Each step that runs a network is model work (core.engine): in Ray mode it runs in the demo's replica.
 # The three ONNX files are fixed at batch 1, so visitors' photos cannot share a pass: no batching here.
+# No mixed precision either: these are float32 ONNX graphs run by onnxruntime, not torch (no autocast).
+# Float16 would mean shipping converted copies of the files for onnxruntime-gpu's CUDA provider only: the
+# CPU build has few float16 kernels (it casts back and runs slower), a ZeroGPU Space runs them on the CPU,
+# and instance norm's variance over a 512 px feature map is the kind of sum float16 overflows.
 
-@model_work("style_transfer")
+# gpu_seconds=0: onnxruntime, whose GPU build a ZeroGPU Space does not install, runs these on the CPU there
+@model_work("style_transfer", gpu_seconds=0)
 def network_device() -> str:
     """Where the networks run; loads them first, so that a visitor's timing never includes the load."""
     return load().device
 
 
-@model_work("style_transfer")
+@model_work("style_transfer", gpu_seconds=0)
 def paint_builtin(content: Image.Image, weights: np.ndarray) -> np.ndarray:
     """The 26-style network on ``content`` with conditional-instance-norm ``weights``."""
     pixels = _as_unit_array(content)
@@ -158,7 +163,7 @@ def paint_builtin(content: Image.Image, weights: np.ndarray) -> np.ndarray:
     return out.transpose(1, 2, 0)[:height, :width]
 
 
-@model_work("style_transfer")
+@model_work("style_transfer", gpu_seconds=0)
 def style_vector(style_image: Image.Image) -> np.ndarray:
     """The 100-number style vector the prediction network gives a picture (centre square)."""
     side = min(style_image.size)
@@ -169,7 +174,7 @@ def style_vector(style_image: Image.Image) -> np.ndarray:
     return predictor.run(None, {predictor.get_inputs()[0].name: batch})[0]
 
 
-@model_work("style_transfer")
+@model_work("style_transfer", gpu_seconds=0)
 def paint_arbitrary(content: Image.Image, vector: np.ndarray) -> np.ndarray:
     """The arbitrary-style transformer network on ``content`` steered by a style ``vector``."""
     transformer = load().style_transformer

@@ -21,8 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from core.engine import works_of  # noqa: E402
 from core.engine_ray import ADDRESS_ENV, NAMESPACE, Scaling, deploy  # noqa: E402
-from demos import DEMO_NAMES  # noqa: E402
 
 # Heavier or slower demos get fewer, larger replicas; batched light models scale out.
 SCALING = {
@@ -34,9 +34,17 @@ SCALING = {
 }
 
 
+def served_names() -> tuple[str, ...]:
+    """The demos and labs that have model work, each a Serve application; the others (the numpy labs) run in
+    the front end."""
+    from demos import DEMOS
+
+    return tuple(demo.CARD.slug for demo in DEMOS if works_of(demo.CARD.slug))
+
+
 def logical_cpus() -> int:
     """Ray schedules replicas by logical CPUs: enough for every deployment at its largest, however many cores."""
-    chosen = [SCALING.get(demo, Scaling()) for demo in DEMO_NAMES]
+    chosen = [SCALING.get(demo, Scaling()) for demo in served_names()]
     needed = sum(scaling.max_replicas * scaling.cpus for scaling in chosen)
     return max(os.cpu_count() or 2, math.ceil(needed))
 
@@ -55,8 +63,8 @@ def up(cpus: int) -> None:
             sys.exit("ray start failed")
     ray.init(address=address, namespace=NAMESPACE, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
-    deploy({demo: f"demos.{demo}" for demo in DEMO_NAMES}, SCALING)
-    print("deployed:", ", ".join(DEMO_NAMES))
+    deploy({demo: f"demos.{demo}" for demo in served_names()}, SCALING)
+    print("deployed:", ", ".join(served_names()))
 
 
 def status() -> None:

@@ -23,6 +23,7 @@ from core.audio import read_audio, resample, wav_bytes
 from core.media import example_photo
 from demos.audio_digits import example_recordings
 from demos.summarisation import example_articles
+from labs_more_files import labelled_points_csv, upload_digit_in_digits_tab
 from screenshot import save_screenshot, settle
 from test_summarisation_documents import word_document
 
@@ -250,6 +251,29 @@ VISITS: dict[str, Visit] = {
         own_input=steps(click("Play a fresh episode now"), upload(trained_policy), type_text("Seed", "7"),
                         slide_to_start("Episode length cap"), click("Play")),
         own_result=shows("PPO agent: your upload my pong agent.safetensors, seed 7.")),
+    "convolution_lab": Visit(
+        ready=shows("Output 256x256: values"),  # the astronaut, Sobel x at stride 1, padding 1
+        example=choose("Your photo: example", "Coffee"), example_result=shows("Output 256x171: values"),
+        own_input=upload(portrait_jpeg), own_result=shows("Output 192x256: values"), readme_height=1400),
+    "cnn_lab": Visit(
+        ready=shows("Grad-CAM for 285 · Egyptian cat: where the evidence lies"),
+        example=choose("Your photo: example", "Coffee"), example_result=shows("Grad-CAM for 967 · espresso"),
+        own_input=steps(upload(photo_jpeg("Motorcycle")), click("Run gradient ascent")),
+        own_result=shows("class 130, flamingo; the network gives it"), readme_height=1300),
+    "knn_lab": Visit(
+        ready=shows("300 points in 2 classes: class 0, class 1"),
+        example=choose("Toy set", "blobs"), example_result=shows("300 points in 3 classes"),
+        own_input=upload(labelled_points_csv), own_result=shows("40 points in 2 classes: cat, dog"),
+        readme_height=1250),
+    "backprop_lab": Visit(
+        ready=metric("0"),  # the network before its first step
+        example=click("100 steps"), example_result=metric("100"),
+        own_input=steps(upload(labelled_points_csv), click("100 steps")),
+        own_result=shows("40 points in 2 classes: cat, dog"), readme_height=1250),
+    "clustering_lab": Visit(
+        ready=shows("300 points in 2 classes: class 0, class 1"),
+        example=choose("Toy set", "blobs"), example_result=shows("300 points in 3 classes"),
+        own_input=upload_digit_in_digits_tab, own_result=metric("7"), readme_height=1250),
 }
 
 

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import ROOT
 from core.audio import read_audio, resample, wav_bytes
@@ -58,7 +59,7 @@ def test_a_photo_without_a_face_says_the_model_reads_faces_and_offers_no_downloa
 def test_feature_maps_are_big_enough_to_read_on_a_phone(gallery_url, page):
     open_page(page, gallery_url, "emotion", "phone")
     grids = page.locator("img[alt^='Feature maps of']")
-    assert grids.count() == 2  # the first convolution's and a deeper stage's
+    expect(grids).to_have_count(2)  # the first convolution's and a deeper stage's
     for index in range(grids.count()):
         assert grids.nth(index).bounding_box()["width"] / MAP_COLUMNS >= MIN_MAP_PX
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+import psutil
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -41,9 +42,20 @@ def cluster() -> Iterator[dict[str, str]]:
              log_to_driver=False, logging_level="ERROR",
              runtime_env={"env_vars": {"PYTHONPATH": f"{ROOT}:{TESTS}", "OMP_NUM_THREADS": "1"}})
     serve.start(http_options={"host": "127.0.0.1", "port": 0})
+    address = os.environ.get(engine_ray.ADDRESS_ENV)
+    os.environ[engine_ray.ADDRESS_ENV] = ray.get_runtime_context().gcs_address  # where the front end's driver goes
     yield {}
-    serve.shutdown()
-    ray.shutdown()
+    _restore(engine_ray.ADDRESS_ENV, address)
+    if ray.is_initialized():  # the last test takes the cluster down itself
+        serve.shutdown()
+        ray.shutdown()
+
+
+def _restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def deployed(cluster: dict[str, str], demo: str, module: str, scaling: engine_ray.Scaling = SMALL) -> None:
@@ -106,7 +118,6 @@ def test_a_cluster_that_is_down_gives_a_clear_message_at_once(monkeypatch):
     monkeypatch.setenv(SERVE_ENV, "ray")
     monkeypatch.setenv(engine_ray.ADDRESS_ENV, "127.0.0.1:9")  # nothing listens on the discard port
     client = engine_ray.RayServe()
-    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # as in a front end that has not connected yet
     start = time.monotonic()
     with pytest.raises(ModelServerUnavailable, match="unreachable"):
         client.call(engine.Work("emotion", len), ([],), {})
@@ -180,12 +191,34 @@ def test_a_burst_scales_a_deployment_from_one_replica_to_two_and_back(works, clu
     assert _wait_for(lambda: _running(works.DEMO) == 1, 60), _replicas(works.DEMO)
 
 
+def _drivers() -> list[psutil.Process]:
+    """This front end's Ray driver processes (``core.engine_ray.DriverLink``), the living ones."""
+    children = psutil.Process().children()
+    return [child for child in children if child.status() != psutil.STATUS_ZOMBIE
+            and "spawn_main" in " ".join(child.cmdline())]
+
+
+def test_a_driver_that_dies_costs_only_the_requests_in_flight_and_the_next_visitor_is_served(works):
+    assert works.doubled([1])[0][0] == 2
+    (driver,) = _drivers()
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(works.slow_pid, 5)
+        time.sleep(1)
+        driver.kill()  # what a Ray node's death does to the drivers on it
+        with pytest.raises(ModelServerUnavailable, match="lost this request"):
+            in_flight.result(timeout=10)
+    assert works.doubled([2])[0][0] == 4  # through a new driver
+    assert [process.pid for process in _drivers()] != [driver.pid]
+
+
 # --- every demo, embedded and on Ray Serve ----------------------------------------------
 
 def _endpoints() -> list[tuple[str, str, int]]:
+    """Every endpoint of the demos and labs with model work (the numpy labs run in the front end in both modes)."""
     from demos import DEMOS
 
-    return [(demo.CARD.slug, demo.__name__, index) for demo in DEMOS for index in range(len(demo.ENDPOINTS))]
+    return [(demo.CARD.slug, demo.__name__, index) for demo in DEMOS if engine.works_of(demo.CARD.slug)
+            for index in range(len(demo.ENDPOINTS))]
 
 
 def _sample(field: contract.Field, tmp_path: Path) -> Any:
@@ -276,3 +309,16 @@ def test_every_page_runs_its_example_on_ray_serve_with_no_model_in_the_front_end
     assert not app.error, [error.value for error in app.error]
     assert MODELS.stats() == [], "in Ray mode the page loaded a model in the front end"
 
+
+
+# --- last: the cluster goes down ------------------------------------------------------
+
+def test_when_the_cluster_goes_down_visitors_are_told_at_once_and_the_front_end_lives_on(works):
+    assert works.doubled([1])[0][0] == 2
+    serve.shutdown()
+    ray.shutdown()  # this process started the cluster: its head and its only node stop
+    for visitor in range(2):  # each is told, none waits for the driver to notice
+        start = time.monotonic()
+        with pytest.raises(ModelServerUnavailable, match="unreachable"):
+            works.doubled([visitor])
+        assert time.monotonic() - start < 5

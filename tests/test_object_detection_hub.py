@@ -16,6 +16,7 @@ from core.validation import InputError
 from core.video import count_frames, encode_mp4
 from demos import object_detection as detection
 from test_audio_digits import served_apart  # noqa: F401 (a fixture)
+from test_object_detection import detection_works
 
 TINY_LABELS = ("person", "cup", "Teapot")  # a hub model brings its own class names
 
@@ -109,7 +110,7 @@ def test_a_hub_model_gives_the_same_results_when_its_model_work_runs_apart(tiny_
     embedded = detection.detect(photo, 0.05, ["cup", "teapot"], model=tiny_detector)
     called = request.getfixturevalue("served_apart")  # from here on, the work runs apart
     apart = detection.detect(photo, 0.05, ["cup", "teapot"], model=tiny_detector)
-    assert called == ["detector_facts", "hub_forward"]
+    assert detection_works(called) == ["detector_facts", "hub_forward"]
     assert apart.detections == embedded.detections and apart.classes == {"cup", "Teapot"}
     assert apart.device == embedded.device and apart.model == tiny_detector and apart.raw is None
     with pytest.raises(InputError, match="could not be downloaded or loaded"):

@@ -59,7 +59,7 @@ def saliency(episode: Episode, step: int, method: str = DEFAULT_SALIENCY) -> Sal
     return saliency_of(policy, input_stack(episode, step), int(episode.actions[step]), method)
 
 
-@model_work("atari")
+@model_work("atari", gpu_seconds=0)
 def saliency_of(policy: Policy, stack: np.ndarray, action: int, method: str) -> Saliency:
     """Where ``policy``'s network looked at this (4, 84, 84) stack when it chose ``action``."""
     network = network_of(policy)

@@ -169,7 +169,7 @@ def _network(game: str, tensors: dict[str, torch.Tensor]) -> Network:
     # fp32 copies in fresh memory: the same layout for every source, hence bit-identical decisions
     network.load_state_dict({name: tensor.to(torch.float32, copy=True) for name, tensor in tensors.items()},
                             assign=True)
-    device = choose_device()
+    device = choose_device(gpu_calls=False)  # a game is minutes of emulator work for a tiny network: CPU on ZeroGPU
     return Network(network.to(device).eval().requires_grad_(False), device)
 
 

@@ -28,7 +28,7 @@ def recorded_replay(game: str, agent: str = "policy", progress: ProgressCallback
     return kept_replay(game, agent, steps, progress=progress)
 
 
-@model_work("atari")
+@model_work("atari", gpu_seconds=0)
 def kept_replay(game: str, agent: str, steps: int, progress: ProgressCallback | None = None) -> Episode:
     """``recorded_replay``: kept where the model work runs, so that the replica plays it once for all visitors."""
     return RESULTS.get(f"atari_replay:{game}:{agent}:{steps}",

@@ -140,7 +140,7 @@ def play(game: str, seed: int = REPLAY_SEED, max_steps: int = DEFAULT_STEPS, age
     return played(game, seed, max_steps, agent, policy, float(time_limit), progress=progress)
 
 
-@model_work("atari")
+@model_work("atari", gpu_seconds=0)  # CPU on ZeroGPU: see demos/atari/policy.py
 def played(game: str, seed: int, max_steps: int, agent: str, policy: Policy | None, time_limit: float,
            progress: ProgressCallback | None = None) -> Episode:
     """``play``, its requests checked: the game and the network, decision by decision."""

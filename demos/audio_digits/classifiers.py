@@ -116,13 +116,13 @@ def baseline_probabilities(models: DigitModels, words: list[np.ndarray]) -> np.n
 
 # The model work (``core.engine``): it runs where the classifiers live (this process, or the demo's Serve replica).
 
-@model_work("audio_digits")
+@model_work("audio_digits", gpu_seconds=0)  # reads where the loaded models live
 def classifier_device() -> str:
     """Load the classifiers (once per process) and say where they run: asked before the timing starts."""
     return load().device
 
 
-@model_work("audio_digits")
+@model_work("audio_digits", gpu_seconds=10)
 def word_probabilities(classifier: str, words: list[np.ndarray]) -> np.ndarray:
     """Each word's ten probabilities from ``classifier``. One recording a call: the features (librosa, per word)
     cost 4x the CNN's pass, so batching visitors' words gains nothing."""

@@ -78,7 +78,7 @@ def align_face(gray: np.ndarray, box: tuple[float, float, float, float], landmar
 
 # --- forward ----------------------------------------------------------------------------
 
-@model_work("emotion")
+@model_work("emotion", gpu_seconds=0)  # CenterFace on onnxruntime: CPU on ZeroGPU
 def centerface(batch: np.ndarray) -> list[np.ndarray]:
     """CenterFace's four maps (heatmap, sizes, offsets, landmarks) for one resized photo. The demo's model work
     (``core.engine``): it runs where the networks live. One photo a pass: photos differ in shape, and on a CPU a

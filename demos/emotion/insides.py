@@ -59,7 +59,7 @@ def explain(face: Face, emotion: str | None = None) -> FaceInsides:
     return inside_the_network(face.crop, emotion)
 
 
-@model_work("emotion")
+@model_work("emotion", gpu_seconds=10)
 def inside_the_network(crop: np.ndarray, emotion: str) -> FaceInsides:
     """One face (64x64 uint8) through the classifier with gradients: every stage's maps and Grad-CAM for ``emotion``.
     One face a call: a visitor explains one face at a time, and the backward pass is per face anyway."""

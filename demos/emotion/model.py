@@ -39,7 +39,7 @@ def load() -> EmotionModels:
     return MODELS.get("emotion", _build_models)
 
 
-@model_work("emotion")
+@model_work("emotion", gpu_seconds=0)  # reads where the loaded networks live
 def devices() -> tuple[str, str]:
     """Load both networks (once per process) and say where the detector and the classifier run: the model work
     (``core.engine``) may run them in another process, so the caller asks rather than loads."""

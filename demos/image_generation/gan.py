@@ -36,7 +36,7 @@ class GanImages:
     device: str
 
 
-@model_work("image_generation", batch=GAN_BATCH)
+@model_work("image_generation", batch=GAN_BATCH, gpu_seconds=10)
 def gan_images(requests: list[GanRequest]) -> list[GanImages]:
     """The generator's images for each request's latents, and the discriminator's P(real) for each image:
     all requests in one pass (eval-mode batch norm treats each image alone, so batching changes nothing)."""

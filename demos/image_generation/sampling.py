@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.device import mixed_precision
 from core.engine import model_work
 from core.progress import Progress, ProgressCallback
 from core.timing import Deadline, stopwatch
@@ -88,7 +89,8 @@ def sample(pipeline, labels: torch.Tensor, seed: int, steps: int, scheduler: str
             if known is not None:
                 noised_known = sampler.add_noise(known.image, torch.randn(noise_shape, generator=generator), timestep)
                 images = torch.where(known.mask.to(unet.device), noised_known.to(unet.device), images)
-            noise = predict_noise(unet, images, timestep.to(unet.device), labels, guidance)
+            with mixed_precision(unet.device.type):  # float16 UNet on CUDA; the sampler's arithmetic stays float32
+                noise = predict_noise(unet, images, timestep.to(unet.device), labels, guidance).float()
             step = sampler.step(noise, timestep, images, generator=generator, **consistent_step(scheduler))
             if index in kept_steps:
                 frames.append(Frame(index + 1, int(timestep), images.cpu(), step.pred_original_sample.cpu()))
@@ -101,7 +103,7 @@ def sample(pipeline, labels: torch.Tensor, seed: int, steps: int, scheduler: str
         return Sampling(images, frames)
 
 
-@model_work("image_generation")
+@model_work("image_generation", gpu_seconds=30)
 def denoise(labels: torch.Tensor, seed: int, steps: int, scheduler: str, guidance: float, known: Known | None = None,
             progress: ProgressCallback | None = None) -> tuple[Sampling, str]:
     """``sample`` with the shipped diffusion model; also says the device it ran on."""

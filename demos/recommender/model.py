@@ -103,7 +103,7 @@ def fitted(settings: Settings = DEFAULT_SETTINGS, progress: ProgressCallback | N
         fit_movielens(settings, progress=reported), catalogue=load_catalogue()), progress)
 
 
-@model_work("recommender")
+@model_work("recommender", gpu_seconds=0)  # implicit's CPU build: see README "On a GPU"
 def fit_movielens(settings: Settings, progress: ProgressCallback | None = None) -> Recommender:
     """ALS fitted on all of MovieLens with ``settings``, once per process (or replica) and settings, in
     ``core.memo``: every visitor shares it. Handed back without the catalogue, which the caller has."""

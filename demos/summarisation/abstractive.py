@@ -79,7 +79,7 @@ def _build_seq2seq(path_or_id: str) -> Seq2Seq:
     return Seq2Seq(path_or_id, tokenizer, model.to(device).eval(), device)
 
 
-@model_work("summarisation")
+@model_work("summarisation", gpu_seconds=30)
 def generate(prepared: PreparedArticle, model: str, max_new_tokens: int) -> Written:
     """Beam search writes the summary; a second, teacher-forced pass reads off what it attended to.
     ``model``: the summariser's folder or hub id, loaded here once per process (or replica)."""

@@ -112,13 +112,13 @@ class Embedding:
     seconds: float  # how long the encoder took, when these sentences were first embedded
 
 
-@model_work("summarisation")
+@model_work("summarisation", gpu_seconds=0)  # reads where the loaded encoder lives
 def encoder_device(encoder: str) -> str:
     """Where ``encoder`` runs; loads it once per process (or replica), so that the timing leaves the load out."""
     return load(encoder).device
 
 
-@model_work("summarisation", batch=ARTICLES_PER_BATCH)
+@model_work("summarisation", batch=ARTICLES_PER_BATCH, gpu_seconds=15)
 def embed_articles(articles: list[tuple[str, tuple[str, ...]]]) -> list[np.ndarray]:
     """Forward: each (encoder, sentences) article as unit-length vectors, shape (sentences, 384).
 

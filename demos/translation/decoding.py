@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.device import mixed_precision
 from core.engine import model_work
 from core.language import Sentence
 from core.timing import Deadline, stopwatch
@@ -73,7 +74,7 @@ class Decoded:
     layout: tuple[int, int]  # (decoder layers, cross-attention heads)
 
 
-@model_work("translation", batch=REQUESTS_PER_BATCH)
+@model_work("translation", batch=REQUESTS_PER_BATCH, gpu_seconds=20)
 def decode(requests: list[Request]) -> list[Decoded]:
     """Beam search for many requests: those with the same model and beam settings share one ``generate``
     (its length-sorted batches then fill up: the same hypotheses as alone, scores to float rounding)."""
@@ -135,7 +136,7 @@ def _generate_batch(translator: Translator, inputs: list[str], beams: int,
     tokenizer, model = translator.tokenizer, translator.model
     encoded = tokenizer(inputs, return_tensors="pt", padding=True, truncation=True,
                         max_length=MAX_SOURCE_TOKENS).to(translator.device)
-    with torch.inference_mode():
+    with torch.inference_mode(), mixed_precision(torch.device(translator.device).type):  # float16 on CUDA
         output = model.generate(
             **encoded, num_beams=beams, num_return_sequences=alternatives, do_sample=False,
             max_new_tokens=_new_tokens(encoded["input_ids"].shape[1]), length_penalty=length_penalty,

@@ -39,7 +39,7 @@ def cross_attention(translation: Translation, sentence: int = 0, alternative: in
     return attend(translation.model, chosen.source.text, translation.target_language, hypothesis.token_ids)
 
 
-@model_work("translation")
+@model_work("translation", gpu_seconds=10)
 def attend(model: str, source_text: str, target_language: str, token_ids: list[int]) -> Attention:
     """One teacher-forced pass of ``model`` over a written translation (its ``token_ids``), keeping every
     layer's and head's cross-attention."""

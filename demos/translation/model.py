@@ -44,14 +44,15 @@ def load_translator(path_or_id: str | Path) -> Translator:
     from transformers import MarianMTModel, MarianTokenizer
 
     device = choose_device()
-    dtype = torch.float16 if device == "cuda" else torch.float32  # fp16 on disk; CPUs compute in fp32
     local_only = local_files_only(path_or_id)
     try:
         with warnings.catch_warnings():  # it recommends sacremoses, which only its unused normalize() needs
             warnings.filterwarnings("ignore", message="Recommended: pip install sacremoses")
             tokenizer = MarianTokenizer.from_pretrained(str(path_or_id), local_files_only=local_only)
         # eager attention: the only kind that hands back the cross-attention weights we draw
-        model = MarianMTModel.from_pretrained(str(path_or_id), dtype=dtype, attn_implementation="eager",
+        # float32 weights (float16 on disk) everywhere: on CUDA generation runs in float16 autocast (decoding.py),
+        # which keeps layer norms and softmax in float32, as float16 weights would not
+        model = MarianMTModel.from_pretrained(str(path_or_id), dtype=torch.float32, attn_implementation="eager",
                                               local_files_only=local_only)
     # no network (offline, the tokenizer even gets no file paths: TypeError), unknown id, or no checkpoint
     except (OSError, ValueError, TypeError) as error:
