@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core import engine
 from demos import DEMOS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,11 @@ def test_the_build_time_step_succeeds_run_as_the_build_runs_it():
 
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda demo: demo.CARD.slug)
 def test_every_registered_demo_loads_its_bundled_model_with_no_arguments(demo):
-    assert demo.load() is not None
+    """A demo whose work runs a network must hand back its model; a lab that trains or fits its
+    own (kNN, the numpy MLP) may have nothing to load, but loading must not fail either."""
+    model = demo.load()
+    if engine.works_of(demo.CARD.slug):
+        assert model is not None
 
 
 def build_context_excludes(relative: str) -> bool:
