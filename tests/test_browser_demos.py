@@ -238,7 +238,7 @@ VISITS: dict[str, Visit] = {
         own_input=upload(article_txt), own_result=shows("English (detected)"), readme_height=1420),
     "translation": Visit(
         ready=shows("English → Russian (detected)"),
-        example=click("Побудьте здесь со мной, пожалуйста."), example_result=shows("Russian → English (detected)"),
+        example=click("Кто дал вам эти яблоки?"), example_result=shows("Russian → English (detected)"),
         own_input=upload(letter_docx), own_result=shows("English → Russian (detected)")),
     "image_generation": Visit(
         ready=shows("9 × Sneaker, Diffusion"),

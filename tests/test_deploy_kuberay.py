@@ -55,3 +55,29 @@ def test_front_ends_run_in_ray_mode_with_sticky_sessions():
     assert "--num-cpus=0" in container["args"][0]  # a front-end node takes no replica
     assert service["spec"]["sessionAffinity"] == "ClientIP"
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+
+
+def test_a_front_end_pod_is_restarted_when_its_ray_node_is_gone(tmp_path):
+    """The liveness probe's first half, run here: it passes while a process named raylet runs, and fails once
+    it is gone (a dead raylet would leave the front ends unable to reach any cluster again)."""
+    import shutil
+    import subprocess
+    import time
+
+    deployment, _, _ = _documents("frontends.yaml")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    probe = container["livenessProbe"]["exec"]["command"]
+    raylet_check = probe[2].split(" && ")[0]
+    assert raylet_check == "grep -qx raylet /proc/[0-9]*/comm"
+    if subprocess.run(["sh", "-c", raylet_check]).returncode == 0:
+        pytest.skip("a Ray node runs on this machine")
+    fake_raylet = tmp_path / "raylet"
+    shutil.copy(shutil.which("sleep"), fake_raylet)
+    process = subprocess.Popen([str(fake_raylet), "30"])
+    try:
+        time.sleep(0.2)
+        assert subprocess.run(["sh", "-c", raylet_check]).returncode == 0
+    finally:
+        process.kill()
+        process.wait()
+    assert subprocess.run(["sh", "-c", raylet_check]).returncode != 0

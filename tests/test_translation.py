@@ -19,7 +19,7 @@ from transformers import MarianTokenizer
 
 from core.validation import MAX_TEXT_CHARS, InputError
 from demos import translation
-from demos.translation import decoding
+from demos.translation import decoding, e5_reader, marian
 from scripts.prepare_translation_data import TARGET_TAGS, Pair, build_tokenizer, encode_examples, write_tsv
 from scripts.train_translation import Recipe, build_model, direction_tag_ids, learning_rate, training_examples
 from conftest import as_shown
@@ -96,12 +96,12 @@ def test_the_examples_a_visitor_meets_first_are_dev_sentences_the_model_translat
     assert DEFAULTS["text"] == translation.example_sentences()["en"][0] == next(iter(translation.EXAMPLES["en"]))
 
 
-def test_shipped_model_is_one_bidirectional_fp16_checkpoint_under_25_mb():
-    files = list(translation.MODEL_DIR.glob("*.safetensors"))
+@pytest.mark.parametrize("folder", [translation.MODEL_DIR, translation.SCRATCH_MODEL_DIR], ids=["e5", "scratch"])
+def test_each_bundled_model_is_one_bidirectional_fp16_checkpoint_under_25_mb(folder):
+    files = list(folder.glob("*.safetensors"))
     assert files and all(f.stat().st_size <= 25 * 2**20 for f in files)
-    config = json.loads((translation.MODEL_DIR / "config.json").read_text())
-    assert config["dtype"] == "float16"
-    assert translation.load().bidirectional
+    assert all(tensor.dtype == torch.float16 for f in files for tensor in load_file(f).values())
+    assert translation.load(folder).bidirectional
 
 
 def test_sentences_are_translated_one_by_one_and_rejoined_with_the_paragraphs():
@@ -122,21 +122,53 @@ def test_n_best_alternatives_come_with_scores_best_first():
     assert [row["rank"] for row in translation.alternatives_table(result)] == [1, 2, 3]
 
 
-def test_cross_attention_has_one_row_per_output_token_and_one_column_per_source_token():
-    result = translation.translate("Я люблю свою собаку. Сегодня холодно.")
+@pytest.mark.parametrize("model, first_source_tokens", [("bundled", ["<s>", "▁passage", ":"]),  # as E5 reads
+                                                         ("scratch", [TARGET_TAGS["en"]])])  # its direction tag
+def test_cross_attention_has_one_row_per_output_token_and_one_column_per_source_token(model, first_source_tokens):
+    result = translation.translate("Я люблю свою собаку. Сегодня холодно.", model=model)
     attention = translation.explain(result, sentence=1).attention
     layers, heads = translation.attention_layout(result)
-    assert attention.source_tokens[0] == TARGET_TAGS["en"] and attention.source_tokens[-1] == "</s>"
+    assert attention.source_tokens[:len(first_source_tokens)] == first_source_tokens
+    assert attention.source_tokens[-1] == "</s>" and attention.target_tokens[-1] == "</s>"
     assert attention.weights.shape == (layers, heads, len(attention.target_tokens), len(attention.source_tokens))
     assert attention.weights.sum(axis=-1) == pytest.approx(1.0, abs=1e-3)
 
 
-def test_batches_give_the_same_translations_as_one_sentence_at_a_time(monkeypatch):
-    translator = translation.load()
-    inputs = translation.model_inputs(translator, TINY_CORPUS[::2], "ru")
-    alone = [translation.generate(translator, [text], 1, 1)[0][0].text for text in inputs]
-    monkeypatch.setattr(decoding, "BATCH_SIZE", 2)
-    batched = [hypotheses[0].text for hypotheses in translation.generate(translator, inputs, 1, 1)]
+def test_the_bundled_beam_search_scores_what_a_full_forward_pass_scores():
+    """Beam search keeps each step's keys and values; one whole forward pass over what it wrote, without that
+    cache, must give the same log-probability, and with one beam each piece is the most likely one but </s>."""
+    from demos.networks.e5_translator import beam_search
+
+    reader = translation.load()
+    config = reader.decoder.config
+    states = reader.encoder.states(["Where is the train station?"])
+    written = beam_search(reader.decoder, states, "ru", beams=1)[0][0]
+    tokens = [config.tag("ru"), *written.ids, config.eos]
+    with torch.no_grad():
+        logits = reader.decoder(torch.from_numpy(states[0][None]), torch.ones(1, len(states[0]), dtype=torch.bool),
+                                torch.tensor([tokens[:-1]]))[0]
+    log_probabilities = torch.log_softmax(logits, -1)
+    assert float(log_probabilities[range(len(tokens) - 1), tokens[1:]].sum()) == pytest.approx(
+        written.log_probability, abs=1e-3)
+    log_probabilities[:, config.pad:] = log_probabilities[:, config.eos] = -torch.inf  # never <pad> or a tag
+    assert log_probabilities[:-1].argmax(-1).tolist() == written.ids
+
+
+def test_the_loop_rules_forbid_a_repeated_ngram_and_a_third_repetition_in_a_row():
+    from demos.networks.e5_translator import _banned
+
+    assert _banned([7, 8, 9, 7], no_repeat_ngram=2, no_triple=0) == {8}  # "7 8" again
+    assert _banned([5, 6, 5, 6], no_repeat_ngram=0, no_triple=8) == {5}  # "5 6" a third time
+    assert _banned([4, 4], no_repeat_ngram=0, no_triple=8) == {4}
+    assert _banned([1, 2, 3], no_repeat_ngram=4, no_triple=8) == set()
+
+
+@pytest.mark.parametrize("model, module", [("bundled", e5_reader), ("scratch", marian)])
+def test_batches_give_the_same_translations_as_one_sentence_at_a_time(monkeypatch, model, module):
+    translator = translation.load(translation.model_source(model, "en-ru"))
+    alone = [translation.generate(translator, [text], "ru", 1, 1)[0][0].text for text in TINY_CORPUS[::2]]
+    monkeypatch.setattr(module, "BATCH_SIZE", 2)
+    batched = [hypotheses[0].text for hypotheses in translation.generate(translator, TINY_CORPUS[::2], "ru", 1, 1)]
     assert batched == alone
 
 
@@ -191,13 +223,13 @@ def test_long_sentences_are_capped_by_characters_with_a_notice(tiny_model_dir):
 def test_beam_search_batches_keep_their_scores_within_the_budget():
     lengths = [128] * 40 + [12] * 40  # long sentences and short ones, as a long paste gives
     for beams in (1, 4, translation.MAX_BEAMS):
-        batches = decoding._batches(lengths, beams, vocabulary=8004)
+        batches = marian.score_budget_batches(lengths, beams, vocabulary=8004)
         assert sorted(i for batch in batches for i in batch) == list(range(80))
         for batch in batches:
             longest = max(lengths[i] for i in batch)
-            kept = len(batch) * beams * decoding._new_tokens(longest) * 8004 * 4
-            assert len(batch) == 1 or kept <= translation.SCORES_BUDGET_BYTES
-    assert len(decoding._batches([12] * 40, 4, vocabulary=8004)) == 3  # short sentences still batch by 16
+            kept = len(batch) * beams * marian.new_tokens(longest) * 8004 * 4
+            assert len(batch) == 1 or kept <= marian.SCORES_BUDGET_BYTES
+    assert len(marian.score_budget_batches([12] * 40, 4, vocabulary=8004)) == 3  # short sentences still batch by 16
 
 
 # --- documents the visitor uploads -------------------------------------------------------
@@ -303,9 +335,21 @@ def test_the_page_story_says_why_one_model_serves_both_directions():
     assert "news dev, Russian → English" in rows
 
 
+def test_the_page_story_shows_what_the_pre_trained_reader_buys_on_the_dev_sets():
+    """The bundled model against the first one on every dev set and direction, from the files the training
+    script's evaluate and baseline wrote; FLORES dev was in the first model's training data, and says so."""
+    story = translation.training_story()
+    rows = {row["dev set"]: row for row in translation.reader_table(story)}
+    assert len(rows) == 6 and "FLORES dev (general text), English → Russian" in rows
+    for name, row in rows.items():
+        assert isinstance(row["E5 reads (bundled)"], float)
+        assert row["from scratch (first model)"].endswith("(trained on it)") == name.startswith("FLORES")
+    assert story["e5"]["checkpoint"].endswith("translation_e5")  # the shipped export, not a checkpoint
+
+
 def test_training_goes_on_from_the_shipped_model_when_no_checkpoint_is_left(tmp_path):
     """runs/ is not in a fresh clone: --warm-start carries the shipped weights, step count and log on."""
-    shipped = translation.MODEL_DIR
+    shipped = translation.SCRATCH_MODEL_DIR
     tiny_training_data(tmp_path / "data", shipped)
     record = json.loads((shipped / "training.json").read_text(encoding="utf-8"))
     export = tmp_path / "export"
@@ -370,7 +414,7 @@ def test_gradio_endpoint_returns_the_translation_and_its_alternatives(gradio_cli
     assert mostly(CYRILLIC, text)
     assert details["target_language"] == "ru" and len(details["sentences"][0]["alternatives"]) == 2
     assert details["limits"] == translation.BUNDLED_LIMITS  # what to expect of it, beside the answer
-    assert attention and "`>>rus<<`" in tokens  # a PNG file; the tag the encoder read first
+    assert attention and "`<s>` `▁passage` `:` `▁I`" in tokens  # a PNG file; the tokens as E5 read them
     assert [row[1] for row in alternatives["data"]] == [1, 2]  # the ranks
 
 
@@ -418,3 +462,49 @@ def test_requests_decoded_together_get_what_they_get_alone():
         assert np.allclose([[h.score for h in s] for s in decoded.hypotheses],
                            [[h.score for h in s] for s in alone.hypotheses], atol=1e-4)
         assert decoded.layout == alone.layout and decoded.layout[0] > 0
+
+
+# --- side by side ------------------------------------------------------------------------
+
+def test_side_by_side_translates_the_text_with_both_models_each_with_its_attention():
+    bundled, scratch = translation.side_by_side("Мы живём в большом городе.", models=("bundled", "scratch"))
+    assert (bundled.model, scratch.model) == ("bundled", "scratch")
+    for side in (bundled, scratch):
+        assert mostly(LATIN, side.translation.text) and side.figure is not None and not side.message
+    assert bundled.translation.text == translation.translate("Мы живём в большом городе.").text
+    assert scratch.translation.model == str(translation.SCRATCH_MODEL_DIR)
+
+
+def test_side_by_side_with_the_hub_offline_still_shows_the_bundled_translation():  # conftest: HF_HUB_OFFLINE=1
+    bundled, hub = translation.side_by_side("I love my cat.", models=("bundled", "hub"))
+    assert mostly(CYRILLIC, bundled.translation.text)
+    assert hub.translation is None and hub.figure is None and "need a network connection" in hub.message
+
+
+@pytest.mark.parametrize("text, models, message", [
+    ("  ", ("bundled", "scratch"), "empty"),  # a bad text is refused for both, not shown as a model's failure
+    ("Hello.", ("bundled", "bundled"), "two different models"),
+    ("Hello.", ("bundled", "no-such-model"), "two different models"),
+])
+def test_side_by_side_refuses_a_bad_text_or_a_bad_pair_of_models(text, models, message):
+    with pytest.raises(InputError, match=message):
+        translation.side_by_side(text, models=models)
+
+
+def test_gradio_side_by_side_returns_both_translations_and_both_heatmaps(gradio_client):
+    first, second, details, first_figure, second_figure = gradio_client.predict(
+        "Мы живём в большом городе.", "auto", 4, "bundled", "scratch", api_name="/translation_side_by_side")
+    details = details if isinstance(details, list) else json.loads(details)
+    assert mostly(LATIN, first) and mostly(LATIN, second) and first_figure and second_figure
+    assert [side["model"] for side in details] == ["bundled", "scratch"]
+
+
+def test_page_shows_the_text_side_by_side_through_a_second_model(gallery):
+    gallery.switch_page("views/translation.py").run()
+    gallery.toggle(key="translation_compare").set_value(True).run()
+    gallery.radio(key="translation_other").set_value("scratch").run()
+    assert not gallery.exception and not gallery.error
+    assert len(gallery.code) == 3  # the translation, then one per side
+    assert all(mostly(CYRILLIC, block.value) for block in gallery.code)
+    shown = " ".join(m.value for m in gallery.markdown)
+    assert translation.MODEL_CHOICES["bundled"] in shown and translation.MODEL_CHOICES["scratch"] in shown

@@ -109,16 +109,42 @@ with tokens_column:
     st.caption("Each row of the heatmap is one output token; its cells show how much each source token "
                "weighed while the decoder chose it. `▁` (· in the heatmap) marks the start of a word.")
 
+st.subheader("Side by side with another model")
+compare_column, other_column = st.columns([1, 2])
+compared = compare_column.toggle("Compare", key="translation_compare",
+                                 help="The same text through a second model, each with where its decoder looked.")
+others = [name for name in demo.MODEL_CHOICES if name != model]
+other = other_column.radio("Second model", others, format_func=demo.MODEL_CHOICES.get, key="translation_other",
+                           index=others.index(demo.second_model_to_compare(model)) if compared else 0,
+                           disabled=not compared, label_visibility="collapsed")
+if compared:
+    with kit.user_errors(), st.spinner("Translating with both models…"):
+        sides = demo.side_by_side(st.session_state[SUBMITTED_KEY], direction=direction or "auto",
+                                  models=(model, other or others[0]), beams=beams)
+        for column, side in zip(st.columns(2, gap="large"), sides):
+            with column:
+                st.markdown(f"**{demo.MODEL_CHOICES[side.model]}**")
+                if side.translation is None:
+                    kit.notice(side.message)
+                    continue
+                st.code(side.translation.text, language=None, wrap_lines=True)
+                kit.ran_on(side.translation.device, side.translation.seconds)
+                st.pyplot(side.figure, width="stretch")
+
 with st.expander("How it works", expanded=True):
     st.markdown(demo.HOW_IT_WORKS)
     story = demo.training_story()
     if story["loss_curve"]:
-        st.image(str(story["loss_curve"]), caption="Training of the bundled model")  # its own size, or the column's
+        st.image(str(story["loss_curve"]), caption="Training of the bundled model's decoder")  # its own size, or the column's
     kit.key_numbers(demo.story_numbers(story))
     if story["scores"]:
         st.caption("Scores on held-out sentences (sacrebleu), beam search as in the demo:")
         st.table(pd.DataFrame(demo.score_table(story)).style.format("{}"), hide_index=True)
+    if story["e5"]:
+        st.caption("What reading with a pre-trained encoder buys: BLEU on the dev sentences (sacrebleu, beam 4), "
+                   "the bundled model against the first one, trained from scratch on the same pairs:")
+        st.table(pd.DataFrame(demo.reader_table(story)).style.format("{}"), hide_index=True)
     if story["choices"]:
-        st.caption("One model for both directions, or one per direction? BLEU on the dev sentences, the two "
-                   "designs trained with the same compute (the bidirectional one is shipped):")
+        st.caption("The first model: one model for both directions, or one per direction? BLEU on the dev "
+                   "sentences, the two designs trained with the same compute (the bidirectional one was kept):")
         st.table(pd.DataFrame(demo.design_table(story)).style.format("{}"), hide_index=True)

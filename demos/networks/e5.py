@@ -131,6 +131,9 @@ class E5Tokenizer:
         return [[self.bos, *encoding.ids[:max_tokens - 2], self.eos]
                 for encoding in self._tokenizer.encode_batch(visible)]
 
+    def piece(self, token_id: int) -> str:
+        return self._tokenizer.id_to_token(token_id)
+
     def _visible_spaces(self, text: str) -> str:
         text = re.sub(" {2,}", " ", text.translate(self._table))
         return ("" if text.startswith(" ") else METASPACE) + text.replace(" ", METASPACE)
@@ -297,7 +300,10 @@ class E5Encoder:
         options.log_severity_level = 3
         options.intra_op_num_threads = options.inter_op_num_threads = threads
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting between calls
-        self._session = ort.InferenceSession(encoder_graph(model, ranges), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(self._graph(model, ranges), options, providers=["CPUExecutionProvider"])
+
+    def _graph(self, model: E5File, ranges: dict[str, np.ndarray] | None) -> bytes:
+        return encoder_graph(model, ranges)
 
     def passage(self, texts: list[str]) -> np.ndarray:
         """Texts run shortest first in batches, so a batch pads little; rows come back in the caller's order."""
@@ -305,6 +311,10 @@ class E5Encoder:
         for rows, _, (batch_vectors,) in self._batches(texts, ["vectors"]):
             vectors[rows] = batch_vectors
         return vectors
+
+    def pieces(self, ids: list[int]) -> list[str]:
+        """The vocabulary's pieces for token ids (``<s>``, ``▁passage``, ``:``, ... as the encoder read them)."""
+        return [self.tokenizer.piece(i) for i in ids]
 
     def product_input_ranges(self, texts: list[str]) -> dict[str, np.ndarray]:
         """The largest magnitude of each input channel of each matrix product, over the real tokens."""
@@ -327,3 +337,27 @@ class E5Encoder:
             padded = np.array([sequence + [0] * (length - len(sequence)) for sequence in batch])
             words = (dequantise(self._words[padded]) * mask[..., None]).astype(np.float32)
             yield rows, mask, self._session.run(outputs, {"words": words, "mask": mask})
+
+
+class E5TokenStates(E5Encoder):
+    """``states(texts)`` -> per text its token states after each of ``layers`` (counted from 1),
+    (tokens, len(layers), 384) float32: what a translator's decoder reads (``demos.networks.e5_translator``)."""
+
+    def __init__(self, path: str | Path, ranges: dict[str, np.ndarray], layers: tuple[int, ...], threads: int = 1,
+                 batch: int = 16, max_tokens: int = 128) -> None:
+        self.read_layers = tuple(layers)
+        super().__init__(path, ranges, threads, batch, max_tokens)
+
+    def _graph(self, model: E5File, ranges: dict[str, np.ndarray] | None) -> bytes:
+        return token_states_graph(model, ranges, self.read_layers)
+
+    def states(self, texts: list[str]) -> list[np.ndarray]:
+        found: list[np.ndarray | None] = [None] * len(texts)
+        for rows, mask, layer_states in self._batches(texts, [f"layer{k}" for k in self.read_layers]):
+            stacked = np.stack(layer_states, axis=2)
+            for j, row in enumerate(rows):
+                found[row] = stacked[j, :int(mask[j].sum())]
+        return found
+
+    def token_ids(self, text: str) -> list[int]:
+        return self.tokenizer.encode([text], self.max_tokens)[0]

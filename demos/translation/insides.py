@@ -12,14 +12,7 @@ from core.engine import model_work
 from core.markdown import code_words
 from core.validation import InputError
 from demos.translation.decoding import Translation
-from demos.translation.model import MAX_SOURCE_TOKENS, load, model_inputs
-
-
-@dataclass
-class Attention:
-    source_tokens: list[str]  # what the encoder read (tag and </s> included)
-    target_tokens: list[str]  # what the decoder wrote (</s> included)
-    weights: np.ndarray  # (layers, heads, target tokens, source tokens); each row sums to 1
+from demos.translation.model import Attention, load
 
 
 @dataclass(frozen=True)
@@ -43,20 +36,7 @@ def cross_attention(translation: Translation, sentence: int = 0, alternative: in
 def attend(model: str, source_text: str, target_language: str, token_ids: list[int]) -> Attention:
     """One teacher-forced pass of ``model`` over a written translation (its ``token_ids``), keeping every
     layer's and head's cross-attention."""
-    import torch
-
-    translator = load(model)
-    source = model_inputs(translator, [source_text], target_language)
-    encoded = translator.tokenizer(source, return_tensors="pt", truncation=True,
-                                   max_length=MAX_SOURCE_TOKENS).to(translator.device)
-    start = translator.model.config.decoder_start_token_id
-    decoder_ids = torch.tensor([[start] + token_ids[:-1]], device=translator.device)
-    with torch.inference_mode():
-        output = translator.model(**encoded, decoder_input_ids=decoder_ids, output_attentions=True)
-    weights = torch.stack(output.cross_attentions)[:, 0].float().cpu().numpy()
-    tokenizer = translator.tokenizer
-    return Attention(tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist()),
-                     tokenizer.convert_ids_to_tokens(token_ids), weights)
+    return load(model).attend(source_text, target_language, token_ids)
 
 
 def attention_figure(attention: Attention, layer: int | None = None, head: int | None = None) -> Figure:
