@@ -38,4 +38,4 @@ RUN python scripts/warm_models.py
 USER 1000
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=10s --start-period=180s --retries=3 CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=5)"]
-CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]
+CMD ["python", "-m", "ui.streamlit_server", "--server.port=8501", "--server.address=0.0.0.0"]

@@ -23,18 +23,20 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null) \
 		|| echo "chromium could not be installed: browser tests will be skipped"
 
+# Streamlit's own server, with the work every visitor shares (Atari's replays) begun first: ui/streamlit_server.py
 run: setup
-	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true --browser.gatherUsageStats false
+	$(PY) -m ui.streamlit_server --server.port 8501 --server.headless true --browser.gatherUsageStats false
 
 gradio: setup
 	$(PY) gradio_app.py
 
 # The model layer on Ray Serve (a local cluster unless RAY_ADDRESS names one), then both front ends
-# against it: Gradio on :7860 in the background, Streamlit on :8501. `make serve-down` stops the cluster.
+# against it: Gradio on :7860 in the background, Streamlit on :8501. `make serve-down` stops that cluster
+# (by its processes' ids: another Ray cluster on this machine keeps running).
 serve: setup
 	$(PY) scripts/serve_ray.py up
 	NEURAL_GALLERY_SERVE=ray $(PY) gradio_app.py & \
-	NEURAL_GALLERY_SERVE=ray $(VENV)/bin/streamlit run app.py --server.port 8501 --server.headless true \
+	NEURAL_GALLERY_SERVE=ray $(PY) -m ui.streamlit_server --server.port 8501 --server.headless true \
 		--browser.gatherUsageStats false; kill %1 2>/dev/null || true
 
 serve-down:

@@ -1,7 +1,8 @@
 """A class at once (issue 24, point 5): a simulated lecture on loopback, against the Gradio app.
 
 N students, each following one script on one light demo (round-robin over style transfer, emotion,
-object detection, spoken digits and summarisation):
+object detection, spoken digits and summarisation), arriving evenly over a minute ("now try it on your
+own photo": the class opens the demo in the same minute; ``--arrival-s``) or all at once (``N@0``):
 
 1. **open** the demo (a ``gradio_client.Client`` reading the app's config and API; in Chromium: the
    page loaded and the demo's tab open, its Run button visible);
@@ -14,10 +15,9 @@ object detection, spoken digits and summarisation):
    until its first picture is visible.
 
 Modes: ``embedded`` (``gradio_app.py`` in a subprocess, the default engine) and ``ray`` (a Ray head of
-this script's own, on free ports with its own temp folder, ``scripts/serve_ray.py up`` against it, then
-the same Gradio subprocess with ``NEURAL_GALLERY_SERVE=ray``). The head is stopped at the end by its
-processes' ids, not by ``serve_ray.py down`` (``ray stop``), which stops every Ray cluster on the
-machine, another session's included. Both modes' servers are up together: each is warmed up (model
+this script's own (``core.ray_head.LocalHead``: free ports, its own temp folder, stopped by its
+processes' ids), ``scripts/serve_ray.py up`` against it, then the same Gradio subprocess with
+``NEURAL_GALLERY_SERVE=ray``). Both modes' servers are up together: each is warmed up (model
 loads reported, not timed) and idles 10 s (its background CPU); then the single visitors (N=1), the
 modes taking turns on the same inputs so both see the same background load; then each mode's class
 runs (N = 8, 16, 32 clients, then a few Chromium contexts) while the other mode's server idles
@@ -27,7 +27,7 @@ children; in Ray mode also every process of the head: ``gcs_server``, ``raylet``
 ``ray::`` workers and replicas; never the students), and the machine's load average.
 
     .venv/bin/python benchmarks/bench_class.py --smoke                  # N=2, one demo, embedded
-    .venv/bin/python benchmarks/bench_class.py --modes embedded,ray --students 8,16,32 --browsers 4
+    .venv/bin/python benchmarks/bench_class.py --modes embedded,ray --students 8,16,32,32@0 --browsers 4
 
 Bounded: every wait has a timeout, ``--budget-s`` stops starting new runs. Students reach the servers on
 127.0.0.1 only (Ray's own daemons listen on every interface whatever ``--node-ip-address`` says).
@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -49,9 +48,10 @@ import time
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from common import ROOT, ProcessMeter, free_port, p50_p95, wait_for_http, write_result
+from core.ray_head import LocalHead
 
 sys.path.append(str(ROOT / "scripts"))
 from screenshot import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -143,7 +143,7 @@ class Server:
     folder: Path
     port: int = 0
     gradio: subprocess.Popen | None = None
-    ray_dir: Path | None = None
+    ray_head: LocalHead | None = None
     ray_address: str = ""
     log: list[str] = field(default_factory=list)
 
@@ -178,23 +178,11 @@ class Server:
 
     def _start_ray(self) -> None:
         """A head of our own (another session's cluster may hold Ray's default ports), then serve_ray.py up."""
-        self.ray_dir = Path(tempfile.mkdtemp(prefix="rbc", dir="/tmp"))  # short: Ray's socket paths have a limit
-        port = free_port()
-        self.ray_address = f"127.0.0.1:{port}"
-        ray = str(Path(PYTHON).with_name("ray"))
         started = time.perf_counter()
         # 12 logical CPUs: serve_ray's SCALING asks 0.5-1 per replica for 9 demos, more than 2; the 2 real
         # cores are shared by all of them whatever Ray counts
-        command = [ray, "start", "--head", f"--port={port}", "--num-cpus=12", "--include-dashboard=false",
-                   "--disable-usage-stats", "--node-ip-address=127.0.0.1", "--object-store-memory=300000000",
-                   f"--temp-dir={self.ray_dir}", f"--ray-client-server-port={free_port()}",
-                   f"--dashboard-agent-listen-port={free_port()}"]
-        self._run(command, 180)
-        # Serve's HTTP proxy on a free port (serve_ray.py's default 8000 may be another cluster's); up reuses it
-        self._run([PYTHON, "-c", "import ray, sys; from ray import serve; from core.engine_ray import NAMESPACE; "
-                   "ray.init(address=sys.argv[1], namespace=NAMESPACE, log_to_driver=False); "
-                   "serve.start(http_options={'host': '127.0.0.1', 'port': int(sys.argv[2])})",
-                   self.ray_address, str(free_port())], 180)
+        self.ray_head = LocalHead.start(cpus=12, env=self.env())
+        self.ray_address = self.ray_head.address
         self._run([PYTHON, "scripts/serve_ray.py", "up"], 600)
         self.log.append(f"ray head and serve_ray.py up in {time.perf_counter() - started:.1f} s")
         status = subprocess.run([PYTHON, "scripts/serve_ray.py", "status"], cwd=ROOT, env=self.env(),
@@ -219,57 +207,34 @@ class Server:
                     found[process.pid] = process
             except psutil.NoSuchProcess:
                 pass
-        for process in self._ray_processes():
+        for process in self.ray_head.processes() if self.ray_head else []:
             found.setdefault(process.pid, process)
         return list(found.values())
 
-    def _ray_processes(self) -> list[Any]:
-        """Processes naming our head's temp folder (gcs_server, raylet, agents) and all their children."""
-        import psutil
-
-        if not self.ray_dir:
-            return []
-        roots, marker = [], str(self.ray_dir)
-        for process in psutil.process_iter(["cmdline"]):
-            try:
-                if process.pid != os.getpid() and any(marker in part for part in process.info["cmdline"] or []):
-                    roots.append(process)
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                continue
-        found = {}
-        for root in roots:
-            try:
-                for process in [root, *root.children(recursive=True)]:
-                    found[process.pid] = process
-            except psutil.NoSuchProcess:
-                continue
-        found.pop(os.getpid(), None)
-        return list(found.values())
-
     def stop(self) -> None:
-        """Gradio, then our Ray head: SIGTERM by process id, SIGKILL for any left after 20 s."""
+        """Gradio and its children (its Ray driver), then our Ray head (``LocalHead.stop``)."""
         import psutil
 
-        targets = self.processes()
         if self.gradio and self.gradio.poll() is None:
+            try:
+                children = psutil.Process(self.gradio.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                children = []
             self.gradio.terminate()
             try:
                 self.gradio.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.gradio.kill()
-        for process in targets:
-            try:
-                process.send_signal(signal.SIGTERM)
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(targets, timeout=20)
-        for process in alive:
-            try:
-                process.kill()
-            except psutil.NoSuchProcess:
-                pass
-        if self.ray_dir:
-            shutil.rmtree(self.ray_dir, ignore_errors=True)
+            for child in psutil.wait_procs(children, timeout=10)[1]:
+                child.kill()
+        if self.ray_head:
+            self.ray_head.stop()
+
+
+def serve_replica(process: Any) -> str | None:
+    """The demo a process serves if it is a Serve replica: Ray titles it ``ray::ServeReplica:<app>:<deployment>``."""
+    title = " ".join(process.cmdline())
+    return title.split(":")[3] if title.startswith("ray::ServeReplica:") else None
 
 
 # --- students as API clients ------------------------------------------------------------------
@@ -346,15 +311,21 @@ def _bounded(make, timeout_s: float):
     return box["value"]
 
 
-def run_clients(server: Server, students: int, demos: list[str], folder: Path, step_timeout: float,
-                run_timeout: float) -> dict[str, Any]:
+def _after(delay_s: float, student: Callable[..., None], *args: Any) -> None:
+    time.sleep(delay_s)
+    student(*args)
+
+
+def run_clients(server: Server, students: int, arrival_s: float, demos: list[str], folder: Path,
+                step_timeout: float, run_timeout: float) -> dict[str, Any]:
+    """``students`` clients, the n-th starting n * arrival_s / students seconds in (0: all at once)."""
     record = Record()
-    meter = ProcessMeter(server.processes).start()
+    meter = ProcessMeter(server.processes, kind=serve_replica).start()
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
-    threads = [threading.Thread(target=client_student, daemon=True,
-                                args=(server.url, demos[n % len(demos)], n, next(VARIANTS), folder, record,
-                                      step_timeout))
+    threads = [threading.Thread(target=_after, daemon=True,
+                                args=(n * arrival_s / students, client_student, server.url, demos[n % len(demos)], n,
+                                      next(VARIANTS), folder, record, step_timeout))
                for n in range(students)]
     for thread in threads:
         thread.start()
@@ -365,7 +336,7 @@ def run_clients(server: Server, students: int, demos: list[str], folder: Path, s
     if unfinished:
         record.error(f"{unfinished} students not done after {run_timeout:.0f} s")
     wall = time.perf_counter() - start
-    return summary(record, meter.stop(), wall, load_before, students, "clients")
+    return {**summary(record, meter.stop(), wall, load_before, students, "clients"), "arrival_s": arrival_s}
 
 
 def summary(record: Record, used: dict[str, float], wall: float, load_before: float, students: int,
@@ -380,6 +351,7 @@ def summary(record: Record, used: dict[str, float], wall: float, load_before: fl
             "requests_per_s": round(requests / wall, 3) if wall else None,
             "server_cpu_s": used["cpu_s"], "cpu_s_per_request": round(used["cpu_s"] / requests, 3) if requests else None,
             "server_peak_rss_mb": used["peak_rss_mb"], "server_processes": used["processes"],
+            "most_serve_replicas": used["most_of_kind"],
             "load_average_1min": {"before": round(load_before, 1), "after": round(os.getloadavg()[0], 1)},
             "steps": steps}
 
@@ -505,7 +477,7 @@ def run_browsers(server: Server, contexts: int, demos: list[str], folder: Path, 
             await browser.close()
             return wall
 
-    meter = ProcessMeter(server.processes).start()
+    meter = ProcessMeter(server.processes, kind=serve_replica).start()
     load_before = os.getloadavg()[0]
     wall = asyncio.run(crowd())
     return summary(record, meter.stop(), wall, load_before, contexts, "browsers")
@@ -558,7 +530,7 @@ def single_visitors(servers: dict[str, Server], demos: list[str], folder: Path, 
                 cpu[mode][slug] += meter.stop()["cpu_s"]
     results = {}
     for mode, record in records.items():
-        used = {"cpu_s": round(sum(cpu[mode].values()), 2), "peak_rss_mb": None, "processes": None}
+        used = {"cpu_s": round(sum(cpu[mode].values()), 2), "peak_rss_mb": None, "processes": None, "most_of_kind": {}}
         result = summary(record, used, walls[mode], loads, 1, "clients")
         answered = {slug: len(record.times["input"].get(slug, [])) + len(record.times["setting"].get(slug, []))
                     for slug in demos}
@@ -579,16 +551,18 @@ def _out_of_time(deadline: float, result: dict[str, Any], run: str) -> bool:
 
 def class_runs(mode: str, server: Server, args: argparse.Namespace, demos: list[str], folder: Path,
                deadline: float, result: dict[str, Any]) -> None:
-    for students in args.students if args.clients else []:
+    for students, arrival_s in args.students if args.clients else []:
         if _out_of_time(deadline, result, f"{students} clients"):
             continue
-        run = run_clients(server, students, demos, folder, args.step_timeout, args.run_timeout)
+        run = run_clients(server, students, arrival_s, demos, folder, args.step_timeout, args.run_timeout)
         result["runs"].append(run)
-        print(f"[{mode}] {students} clients: {run['errors']} errors, {run['requests_per_s']} req/s, "
+        print(f"[{mode}] {students} clients over {arrival_s:g} s: {run['errors']} errors, "
+              f"{run['requests_per_s']} req/s, "
               f"{run['cpu_s_per_request']} CPU s/request, {run['server_peak_rss_mb']} MB, "
-              f"input {run['steps'].get('input', {}).get('all')}", flush=True)
+              f"input {run['steps'].get('input', {}).get('all')}, replicas {run['most_serve_replicas']}",
+              flush=True)
     done = set()
-    for students in args.students if args.browsers else []:
+    for students, _ in args.students if args.browsers else []:
         contexts = max(1, min(args.browsers, students // 4))
         if contexts in done:
             continue
@@ -651,7 +625,7 @@ def targets(modes: dict[str, dict[str, Any]], demos: list[str]) -> dict[str, Any
         for run in result.get("runs", []):
             if run["kind"] != "clients":
                 continue
-            key = f"{mode}_{run['students']}"
+            key = f"{mode}_{run['students']}_over_{run['arrival_s']:g}s"
             ratios = {}
             for step in ("input", "setting"):
                 for slug in demos:
@@ -686,7 +660,11 @@ def targets(modes: dict[str, dict[str, Any]], demos: list[str]) -> dict[str, Any
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", default="embedded,ray", help="comma-separated: embedded, ray")
-    parser.add_argument("--students", default="8,16,32", help="comma-separated class sizes (API clients)")
+    parser.add_argument("--students", default="8,16,32,32@0",
+                        help="comma-separated class sizes (API clients); N@S: N students arriving over S seconds")
+    parser.add_argument("--arrival-s", type=float, default=60.0,
+                        help="a class's students start evenly over this many seconds (\"in the same minute\"), "
+                             "unless its size says N@S; 0: all at once")
     parser.add_argument("--browsers", type=int, default=4,
                         help="at most this many Chromium contexts per class size (N/4, bounded); 0: none")
     parser.add_argument("--no-clients", dest="clients", action="store_false", help="browsers only")
@@ -705,9 +683,10 @@ def main() -> None:
             args.modes = "embedded"
         if "--demos" not in sys.argv:
             args.demos = "emotion"
-        args.students, args.repeats, args.settle_s = "2", 1, min(args.settle_s, 30)
+        args.students, args.repeats, args.settle_s = "2@0", 1, min(args.settle_s, 30)
         args.browsers = 1 if "--browsers" not in sys.argv else args.browsers
-    args.students = [int(n) for n in str(args.students).split(",") if n]
+    args.students = [(int(size.partition("@")[0]), float(size.partition("@")[2] or args.arrival_s))
+                     for size in str(args.students).split(",") if size]
     demos = [slug for slug in args.demos.split(",") if slug]
     unknown = set(demos) - set(LIGHT)
     if unknown:
@@ -728,7 +707,8 @@ def main() -> None:
                 "and a few Chromium contexts), each on one light demo (round-robin): open it, run it on their "
                 "own input, change one setting and run again, open the insides; embedded and Ray Serve modes",
         "demos": demos, "settings_changed": {slug: SETTINGS[slug] for slug in demos},
-        "students": args.students, "browsers_at_most": args.browsers, "step_timeout_s": args.step_timeout,
+        "students": [{"students": n, "arrival_s": arrival} for n, arrival in args.students],
+        "browsers_at_most": args.browsers, "step_timeout_s": args.step_timeout,
         "cpu_s_per_request_counts": "the Gradio process and its children, and in Ray mode every process of the "
                                     "Ray head (gcs_server, raylet, ray:: workers and replicas); not the students",
         "targets": TARGETS, "verdict": targets(results, demos), "modes": results,

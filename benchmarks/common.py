@@ -1,6 +1,7 @@
 """Helpers for benchmark scripts: repeat-and-median timing and JSON results with the machine named."""
 from __future__ import annotations
 
+import collections
 import json
 import os
 import platform
@@ -88,20 +89,24 @@ class ProcessMeter:
     CPU is the growth of each process's user+system time since ``start()`` (a process first seen
     later counts from zero, one that exits keeps its last sample); memory is the largest sum of
     their RSS seen at any sample (shared pages count once per process, so an upper bound).
+    ``kind(process)``, if given, names what a process is (or None): the most processes of each kind seen
+    at one sample are reported (say, the Serve replicas of each demo).
     """
 
-    def __init__(self, find: Callable[[], list[Any]], every_s: float = 0.5) -> None:
-        self.find, self.every_s = find, every_s
+    def __init__(self, find: Callable[[], list[Any]], every_s: float = 0.5,
+                 kind: Callable[[Any], str | None] | None = None) -> None:
+        self.find, self.every_s, self.kind = find, every_s, kind
         self._base: dict[tuple[int, float], float] = {}
         self._last: dict[tuple[int, float], float] = {}
         self.peak_rss = 0
+        self.most_of_kind: dict[str, int] = {}
         self._stop = None
         self._thread = None
 
     def _sample(self, baseline: bool = False) -> None:
         import psutil
 
-        rss = 0
+        rss, kinds = 0, collections.Counter()
         for process in self.find():
             try:
                 with process.oneshot():
@@ -109,6 +114,7 @@ class ProcessMeter:
                     times = process.cpu_times()
                     used = times.user + times.system
                     rss += process.memory_info().rss
+                    kinds[self.kind(process) if self.kind else None] += 1
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             if baseline:
@@ -116,11 +122,14 @@ class ProcessMeter:
             self._base.setdefault(key, 0.0)
             self._last[key] = used
         self.peak_rss = max(self.peak_rss, rss)
+        for kind, count in kinds.items():
+            if kind is not None:
+                self.most_of_kind[kind] = max(self.most_of_kind.get(kind, 0), count)
 
     def start(self) -> "ProcessMeter":
         import threading
 
-        self._base, self._last, self.peak_rss = {}, {}, 0
+        self._base, self._last, self.peak_rss, self.most_of_kind = {}, {}, 0, {}
         self._sample(baseline=True)
         self._stop = threading.Event()
 
@@ -132,9 +141,10 @@ class ProcessMeter:
         self._thread.start()
         return self
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> dict[str, Any]:
         self._stop.set()
         self._thread.join(timeout=30)
         self._sample()
         cpu = sum(self._last[key] - self._base.get(key, 0.0) for key in self._last)
-        return {"cpu_s": round(cpu, 2), "peak_rss_mb": round(self.peak_rss / 2**20), "processes": len(self._last)}
+        return {"cpu_s": round(cpu, 2), "peak_rss_mb": round(self.peak_rss / 2**20), "processes": len(self._last),
+                "most_of_kind": dict(sorted(self.most_of_kind.items()))}

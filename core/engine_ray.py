@@ -29,6 +29,7 @@ from ray import serve
 
 from core.engine import SERVE_ENV, ModelServerUnavailable, Work, run_here, start_shared_work, works_of
 from core.progress import Progress
+from core.ray_head import CLIENT_ENV, own_head
 
 DEPLOYMENT = "models"  # each demo is a Serve application holding one deployment of this name
 ADDRESS_ENV = "RAY_ADDRESS"
@@ -179,7 +180,11 @@ class RayServe:
     name = "ray"
 
     def __init__(self) -> None:
-        self.address = os.environ.get(ADDRESS_ENV, "auto")
+        # RAY_ADDRESS; else the head `scripts/serve_ray.py up` started; else Ray's "auto" (`ray start` here)
+        head = own_head()
+        if head is not None:
+            os.environ.update(CLIENT_ENV)  # inherited by the driver process, whose Ray reads it as it starts
+        self.address = head.address if head else os.environ.get(ADDRESS_ENV, "auto")
         self.timeout_s = float(os.environ.get(TIMEOUT_ENV, "120"))
         self._lock = threading.Lock()
         self._link: DriverLink | None = None

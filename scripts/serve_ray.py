@@ -1,20 +1,23 @@
 """The gallery's model layer on Ray Serve (issue 24): start a local cluster, deploy, stop.
 
-    python scripts/serve_ray.py up     # a local Ray head (if none runs) + one Serve application per demo
-    python scripts/serve_ray.py status # each demo's application and its replicas
-    python scripts/serve_ray.py down   # Serve and the local Ray head stop
+    python scripts/serve_ray.py up [demo ...]    # a Ray head of our own (unless RAY_ADDRESS names a cluster)
+                                                 # + one Serve application per demo (default: every demo)
+    python scripts/serve_ray.py status           # each demo's application and its replicas
+    python scripts/serve_ray.py down [demo ...]  # our applications go; the head stops if ``up`` started it
 
-``make serve`` runs ``up`` and then both front ends with ``NEURAL_GALLERY_SERVE=ray``. To use a
-cluster elsewhere, set ``RAY_ADDRESS`` (``ray://host:10001`` or ``host:6379``) before ``up`` and for
-the front ends; on Kubernetes, KubeRay deploys from deploy/kuberay/rayservice.yaml instead.
-Scaling bounds per demo: ``SCALING`` below (the KubeRay manifest repeats them).
+``make serve`` runs ``up`` and then both front ends with ``NEURAL_GALLERY_SERVE=ray``; they find the
+head through the file ``up`` leaves (``core.ray_head``). ``down`` never runs ``ray stop``, which would
+stop every Ray cluster on the machine: it stops our head by its processes' ids, and on a cluster it did
+not start it only deletes the gallery's applications. To use a cluster elsewhere, set ``RAY_ADDRESS``
+(``ray://host:10001`` or ``host:6379``) for ``up`` and for the front ends; on Kubernetes, KubeRay deploys
+from deploy/kuberay/rayservice.yaml instead. Scaling bounds per demo: ``SCALING`` below (the KubeRay
+manifest repeats them).
 """
 from __future__ import annotations
 
 import argparse
 import math
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +25,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from core.engine import works_of  # noqa: E402
+from core.ray_head import CLIENT_ENV, LocalHead, own_head  # noqa: E402
+
+if not os.environ.get("RAY_ADDRESS"):  # our own head's clients; Ray reads this once, when it is imported
+    os.environ.update(CLIENT_ENV)
 from core.engine_ray import ADDRESS_ENV, NAMESPACE, Scaling, deploy  # noqa: E402
 
 # Heavier or slower demos get fewer, larger replicas; batched light models scale out.
@@ -49,45 +56,72 @@ def logical_cpus() -> int:
     return max(os.cpu_count() or 2, math.ceil(needed))
 
 
-def _ray(*args: str) -> int:
-    return subprocess.call([str(Path(sys.executable).with_name("ray")), *args])
-
-
-def up(cpus: int) -> None:
+def _connect(address: str) -> None:
     import ray
 
-    address = os.environ.get(ADDRESS_ENV, "auto")
-    if address == "auto" and _ray("status") != 0:  # no local cluster yet: start a head on loopback
-        if _ray("start", "--head", f"--num-cpus={cpus}", "--include-dashboard=false", "--disable-usage-stats",
-                "--node-ip-address=127.0.0.1", "--object-store-memory=300000000") != 0:
-            sys.exit("ray start failed")
     ray.init(address=address, namespace=NAMESPACE, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
-    deploy({demo: f"demos.{demo}" for demo in served_names()}, SCALING)
-    print("deployed:", ", ".join(served_names()))
+
+
+def up(cpus: int, demos: tuple[str, ...]) -> None:
+    address = os.environ.get(ADDRESS_ENV)
+    if not address:
+        head = LocalHead.saved()
+        if head is None:  # no head of ours runs yet: one on loopback
+            head = LocalHead.start(cpus)
+            head.save()
+            print(f"started a Ray head at {head.address} ({head.folder})")
+        address = head.address
+    _connect(address)
+    deploy({demo: f"demos.{demo}" for demo in demos}, SCALING)
+    print("deployed:", ", ".join(demos))
 
 
 def status() -> None:
     from ray import serve
-    import ray
 
-    ray.init(address=os.environ.get(ADDRESS_ENV, "auto"), namespace=NAMESPACE, log_to_driver=False)
+    head = own_head()
+    _connect(head.address if head else os.environ.get(ADDRESS_ENV, "auto"))
     for name, application in serve.status().applications.items():
         replicas = {deployment: info.replica_states for deployment, info in application.deployments.items()}
-        print(f"{name}: {application.status} {replicas}")
+        print(f"{name}: {application.status.value} {replicas}")
 
 
-def down() -> None:
-    _ray("stop")
+def down(demos: tuple[str, ...]) -> None:
+    """Our head, if ``up`` started one, stops whole; on anyone else's cluster only our applications go."""
+    head = own_head()
+    if head is not None:
+        head.stop()
+        LocalHead.forget()
+        print(f"stopped the Ray head started by up ({head.address})")
+        return
+    address = os.environ.get(ADDRESS_ENV)
+    if not address:
+        LocalHead.forget()  # a head file of ours whose processes are gone
+        print("no Ray head of ours is running; nothing to stop")
+        return
+    from ray import serve
+
+    _connect(address)
+    ours = [name for name in serve.status().applications if name in demos]
+    for name in ours:
+        serve.delete(name)
+    print(f"deleted {', '.join(ours) or 'no application'} on {address}; the cluster itself was not started here")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("up", "status", "down"))
+    parser.add_argument("demos", nargs="*", metavar="demo",
+                        help="the demos to deploy or delete (default: every demo with model work)")
     parser.add_argument("--cpus", type=int, default=logical_cpus(),
                         help="logical CPUs of a local head (default: room for every demo's largest replica count)")
     args = parser.parse_args()
-    {"up": lambda: up(args.cpus), "status": status, "down": down}[args.command]()
+    unknown = sorted(set(args.demos) - set(served_names()))
+    if unknown:
+        parser.error(f"no model work to serve in {', '.join(unknown)}; choose from {', '.join(served_names())}")
+    demos = tuple(args.demos) or served_names()
+    {"up": lambda: up(args.cpus, demos), "status": status, "down": lambda: down(demos)}[args.command]()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Device choice and the model cache: the guarantees every demo builds on."""
 import mmap
+import socket
 import sys
 import threading
 import time
@@ -122,9 +123,26 @@ def test_hub_loading_goes_local_at_once_when_the_hub_is_out_of_reach(monkeypatch
         raise OSError("network unreachable")
 
     monkeypatch.setattr(hub.socket, "create_connection", refuse)
+    monkeypatch.setattr(hub, "_answers", {})
     assert not hub.hub_reachable()
     assert hub.local_files_only("some-org/some-model")
     assert hub.local_files_only(tmp_path)  # a saved folder never needs the hub
+
+
+def test_the_hubs_answer_is_kept_for_a_minute_so_a_page_rerun_waits_for_no_probe(monkeypatch):
+    from core import hub
+
+    probes = []
+
+    def connect(address, timeout):
+        probes.append(address)
+        return socket.socket()  # closed at once by the probe
+
+    monkeypatch.setattr(hub.socket, "create_connection", connect)
+    monkeypatch.setattr(hub, "_answers", {})  # this test's answers go when it ends
+    assert hub.hub_reachable() and len(probes) == 1
+    assert all(hub.hub_reachable() for _ in range(5)) and len(probes) == 1
+    assert hub.hub_reachable(kept_s=0) and len(probes) == 2  # an answer older than kept_s is probed again
 
 
 MB = 2**20

@@ -258,8 +258,10 @@ def outcome(read: Callable[[], str]) -> str:
 
 
 def timed(read: Callable[[], str]) -> tuple[str, float]:
-    start = time.monotonic()
-    return outcome(read), time.monotonic() - start
+    """``read``'s outcome and the CPU seconds it cost this thread: the work a document makes us do, which a
+    busy machine (other tests, a training run) does not stretch as it stretches the wall clock."""
+    start = time.thread_time()
+    return outcome(read), time.thread_time() - start
 
 
 def peak_memory(read: Callable[[], str]) -> tuple[str, float]:
@@ -280,7 +282,7 @@ def test_hostile_document_gets_its_message_quickly(name):
     assert len(data) < 200_000
     shown, seconds = timed(lambda: read_document(file_name, data))
     assert message in shown and not any(generic in shown for generic in GENERIC), shown
-    assert seconds < 3, f"{seconds:.1f} s"
+    assert seconds < 3, f"{seconds:.1f} CPU s"
 
 
 @pytest.mark.parametrize("build", [zip_bomb_docx, lying_size_docx])
