@@ -30,7 +30,7 @@ from core.validation import InputError, read_image
 from demos import Registry, registry
 
 MAX_UPLOAD = "20mb"
-CONCURRENCY_PER_DEMO = 1  # each demo's model runs one request at a time; demos run side by side
+CONCURRENCY_PER_DEMO = 1  # embedded: each demo's model runs one request at a time; demos run side by side
 DELETE_CACHE = (60, 300)  # every minute, delete uploads and results older than five minutes
 EXAMPLES_FOLDER = Path(tempfile.gettempdir()) / "neural_gallery_examples"
 # answered examples (see _examples_answered_once): out of the code folder, which the image keeps read-only, and
@@ -238,7 +238,14 @@ def _serve(endpoint: contract.Endpoint, api_name: str, queue: str) -> None:
             _examples_answered_once(endpoint, inputs, outputs + insides, handler)
 
     run.click(handler, inputs, outputs + insides, api_name=api_name, preprocess=False,
-              validator=_admission(queue), concurrency_id=queue, concurrency_limit=CONCURRENCY_PER_DEMO)
+              validator=_admission(queue), concurrency_id=queue, concurrency_limit=concurrency_per_demo())
+
+
+def concurrency_per_demo() -> int:
+    """How many of a demo's requests Gradio runs at once. Embedded, one: the model is in this process. In Ray
+    mode, every request the demo admits (``core.serving``): held back here, they would reach the cluster one
+    at a time, so Serve could neither batch visitors' items nor see the load that scales its replicas."""
+    return CONCURRENCY_PER_DEMO if engine().name == "embedded" else SHARES.per_queue
 
 
 def _examples_answered_once(endpoint: contract.Endpoint, inputs: list, results: list,

@@ -311,6 +311,30 @@ def test_every_page_runs_its_example_on_ray_serve_with_no_model_in_the_front_end
 
 
 
+def test_the_gradio_app_sends_a_demos_visitors_to_the_cluster_together_not_one_by_one(cluster, ray_mode):
+    """Gradio runs an embedded demo's requests one at a time; in Ray mode it must let them through together,
+    or Serve could neither batch visitors' items nor see the load that scales a deployment."""
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    import demos.translation as translation
+    import gradio_app
+    from demos import Registry
+
+    deployed(cluster, "translation", "demos.translation")
+    app = gradio_app.build(Registry((translation,), ()))
+    _, url, _ = app.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        long_text = " ".join(["The old man walked slowly to the station and waited for the last train."] * 40)
+        jobs = [Client(url, verbose=False).submit(long_text, "auto", 4, 2, "bundled", api_name="/translation")
+                for _ in range(2)]  # two visitors, each with a session of their own
+        together = _wait_for(lambda: all(job.status().code == Status.PROCESSING for job in jobs), 120)
+        assert together, [job.status().code for job in jobs]
+        assert all(job.result(timeout=300)[0] for job in jobs)
+    finally:
+        app.close()
+
+
 # --- last: the cluster goes down ------------------------------------------------------
 
 def test_when_the_cluster_goes_down_visitors_are_told_at_once_and_the_front_end_lives_on(works):
