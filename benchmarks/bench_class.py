@@ -50,8 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from common import ROOT, ProcessMeter, free_port, p50_p95, wait_for_http, write_result
-from core.ray_head import LocalHead
+from common import ROOT, ProcessMeter, p50_p95, wait_for_http, write_result
+from core.ray_head import LocalHead, free_port
 
 sys.path.append(str(ROOT / "scripts"))
 from screenshot import CHROMIUM, CHROMIUM_ARGS  # noqa: E402

@@ -5,7 +5,6 @@ Target (issue 2): ratio <= 1.5.
 """
 from __future__ import annotations
 
-import socket
 import statistics
 import subprocess
 import sys
@@ -14,17 +13,12 @@ import time
 from pathlib import Path
 
 from common import ROOT, write_result
+from core.ray_head import free_port
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from screenshot import CHROMIUM_ARGS  # noqa: E402
 
 RUNS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def time_to_text(page, script: Path, text: str) -> float:

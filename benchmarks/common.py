@@ -47,15 +47,6 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
 
 # --- shared by the concurrency benchmarks (bench_class.py first) ----------------------------------
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now, on loopback."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def p50_p95(times: list[float], digits: int = 3) -> dict[str, float | None]:
     """Median and 95th percentile (inclusive method, so a handful of samples gives a value), and the count."""
     if not times:

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from core import engine
+from core.ray_head import free_port
 from ui import streamlit_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,7 @@ def test_embedded_the_server_begins_each_demos_shared_work_and_in_ray_mode_leave
 
 
 def test_the_server_serves_the_gallery_and_says_the_shared_work_has_begun(tmp_path):
-    port = streamlit_server_port()
+    port = free_port()
     err = tmp_path / "server.err"
     with open(err, "w") as stderr:
         server = subprocess.Popen([sys.executable, "-m", "ui.streamlit_server", "--server.address", "127.0.0.1",
@@ -50,10 +51,3 @@ def test_the_server_serves_the_gallery_and_says_the_shared_work_has_begun(tmp_pa
         server.terminate()
         server.wait(timeout=30)
 
-
-def streamlit_server_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
