@@ -18,9 +18,9 @@ import time
 from common import ROOT, write_result
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from screenshot import CHROMIUM, CHROMIUM_ARGS, STREAMLIT, serve_gallery  # noqa: E402
+from screenshot import CHROMIUM, CHROMIUM_ARGS, GALLERY_SERVER, STREAMLIT, serve_gallery  # noqa: E402
 
-SERVERS = {"make run (ui.streamlit_server)": [sys.executable, "-m", "ui.streamlit_server"],
+SERVERS = {"make run (ui.streamlit_server)": GALLERY_SERVER,
            "bare streamlit run app.py": STREAMLIT}
 READY = re.compile(r"Played at \d+ decisions/s")
 

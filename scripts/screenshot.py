@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-STREAMLIT = [sys.executable, "-m", "streamlit", "run", "app.py"]
+STREAMLIT = [sys.executable, "-m", "streamlit", "run", "app.py"]  # bare: no shared work begun before a visitor
+# what make run and the Docker image serve: the shared work (Atari's replays) begun as the server starts
+GALLERY_SERVER = [sys.executable, "-m", "ui.streamlit_server"]
 # no file watcher: files edited while a server runs neither reload modules nor show a "source changed" notice
 STREAMLIT_FLAGS = ["--server.headless", "true", "--browser.gatherUsageStats", "false",
                    "--server.fileWatcherType", "none"]
@@ -41,14 +43,14 @@ class GalleryServer:
 
 @contextmanager
 def serve_gallery(command: list[str] | None = None, start_timeout: float = 90) -> Iterator[GalleryServer]:
-    """A Streamlit server for app.py on a free loopback port, stopped on exit.
+    """The gallery's Streamlit server, as make run starts it, on a free loopback port, stopped on exit.
 
-    ``command``: what to run instead of ``streamlit run app.py`` (server flags are appended).
+    ``command``: what to run instead of make run's server (server flags are appended).
     """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    process = subprocess.Popen([*(command or STREAMLIT), "--server.address", "127.0.0.1",
+    process = subprocess.Popen([*(command or GALLERY_SERVER), "--server.address", "127.0.0.1",
                                 "--server.port", str(port), *STREAMLIT_FLAGS],
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
