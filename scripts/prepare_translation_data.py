@@ -20,14 +20,17 @@ import argparse
 import hashlib
 import json
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from demos.translation.model import TARGET_TAGS  # noqa: E402  the target language is the first source token
+
 DATA = REPO.parent / "shared" / "data" / "nmt-ru-en"
 SPLITS_FILE = REPO / "models" / "translation" / "data_splits.json"
-TARGET_TAGS = {"en": ">>eng<<", "ru": ">>rus<<"}  # the target language is the first source token
 HELD_OUT = {"tatoeba_dev": 500, "tatoeba_test": 1000, "news_dev": 300, "news_test": 1000}
 VOCAB_SIZE = 8000
 MAX_CHARS = 400  # longer lines are mostly paragraph-level misalignments in the news sets
