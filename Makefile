@@ -43,7 +43,7 @@ serve-down:
 	$(PY) scripts/serve_ray.py down
 
 test: setup browser
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 bench: setup
 	$(PY) benchmarks/run_all.py

@@ -127,6 +127,37 @@ def page(chromium):
     context.close()
 
 
+# `make test` runs the suite on two pytest-xdist workers, a test file at a time (``-n 2 --dist loadfile``): alone,
+# one pytest process leaves a core idle while a browser, a server or a Ray cluster works. Files that share one heavy
+# thing run on one worker, one after another: a second gallery server, Chromium or Space would only compete for
+# the same two cores, and the Ray tests (and the probe that looks for a raylet on this machine) assume the only
+# Ray cluster here is theirs. (xdist's own ``loadgroup`` marks do not take under pytest 9: xdist 3.8 renames the
+# items through an attribute pytest 9 no longer reads.)
+RAY_FILES = {"test_engine_ray.py", "test_serve_ray.py", "test_deploy_kuberay.py"}
+
+
+def shared_heavy_thing(test_file: str) -> str | None:
+    """The group of files a test file runs with: "servers" (the gallery server, Chromium, the Space), "ray"."""
+    name = Path(test_file).name
+    if name.startswith("test_browser") or name == "test_gradio_space.py":
+        return "servers"
+    return "ray" if name in RAY_FILES else None
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With ``--dist loadfile``: a file's tests on one worker, and the files sharing a heavy thing too."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedHeavyThingScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return shared_heavy_thing(file) or file
+
+    return SharedHeavyThingScheduling(config, log)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Keep each phase's report on the test item (``item.rep_call``), for fixtures that act on failure."""
