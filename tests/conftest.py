@@ -129,18 +129,22 @@ def page(chromium):
 
 # `make test` runs the suite on two pytest-xdist workers, a test file at a time (``-n 2 --dist loadfile``): alone,
 # one pytest process leaves a core idle while a browser, a server or a Ray cluster works. Files that share one heavy
-# thing run on one worker, one after another: a second gallery server, Chromium or Space would only compete for
-# the same two cores, and the Ray tests (and the probe that looks for a raylet on this machine) assume the only
+# thing run on one worker, one after another: a second gallery server or Space would only compete for the same
+# two cores, and the Ray tests (and the probe that looks for a raylet on this machine) assume the only
 # Ray cluster here is theirs. (xdist's own ``loadgroup`` marks do not take under pytest 9: xdist 3.8 renames the
 # items through an attribute pytest 9 no longer reads.)
 RAY_FILES = {"test_engine_ray.py", "test_serve_ray.py", "test_deploy_kuberay.py"}
+SPACE_FILES = {"test_browser_gradio.py", "test_gradio_space.py"}
 
 
 def shared_heavy_thing(test_file: str) -> str | None:
-    """The group of files a test file runs with: "servers" (the gallery server, Chromium, the Space), "ray"."""
+    """The group of files a test file runs with: "gallery" (the gallery server and Chromium), "space" (the
+    Space, launched from a copy of its folder), "ray"."""
     name = Path(test_file).name
-    if name.startswith("test_browser") or name == "test_gradio_space.py":
-        return "servers"
+    if name in SPACE_FILES:
+        return "space"
+    if name.startswith("test_browser"):
+        return "gallery"
     return "ray" if name in RAY_FILES else None
 
 
