@@ -349,7 +349,7 @@ def train(args) -> None:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
-            running, n_running = running + float(loss), n_running + 1
+            running, n_running = running + loss.item(), n_running + 1
             state["batch_in_epoch"] += 1
             state["train_seconds"] += time.monotonic() - started
             if step % args.log_every == 0:
