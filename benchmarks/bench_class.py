@@ -682,7 +682,7 @@ def main() -> None:
     parser.add_argument("--single-only", action="store_true",
                         help="only the single visitors (no class runs), --repeats rounds: the 1.2x target measured "
                              "on more requests (writes class_single.json)")
-    parser.add_argument("--out", default="", help="result name (default class, or class_smoke)")
+    parser.add_argument("--out", default="", help="result name (default class, class_smoke or class_single)")
     args = parser.parse_args()
     if args.smoke:
         if "--modes" not in sys.argv:

@@ -148,6 +148,7 @@ def shared_heavy_thing(test_file: str) -> str | None:
     return "ray" if name in RAY_FILES else None
 
 
+@pytest.hookimpl(optionalhook=True)  # the suite still runs in one process where xdist is absent
 def pytest_xdist_make_scheduler(config, log):
     """With ``--dist loadfile``: a file's tests on one worker, and the files sharing a heavy thing too."""
     if config.getvalue("dist") != "loadfile":
